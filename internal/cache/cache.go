@@ -1,0 +1,79 @@
+package cache
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+)
+
+// Cache maps string keys to values of type V. Values that fill reports as failures are kept for
+// a shorter time than successes, so a fixed registry or a new signature is seen soon.
+type Cache[V any] struct {
+	ok, failed *expirable.LRU[string, V]
+	flight     singleflight.Group
+	hits, miss atomic.Uint64
+}
+
+// New returns a cache of at most size entries of each kind, keeping successes for ttl and
+// failures for failTTL. A failTTL of zero keeps no failures.
+func New[V any](size int, ttl, failTTL time.Duration) *Cache[V] {
+	c := &Cache[V]{ok: expirable.NewLRU[string, V](size, nil, ttl)}
+	if failTTL > 0 {
+		c.failed = expirable.NewLRU[string, V](size, nil, failTTL)
+	}
+	return c
+}
+
+// Get returns the value for key, calling fill at most once for all concurrent callers when it
+// is not cached. fill returns the value, whether it is a failure (cached for failTTL), and an
+// error, which is returned to every waiting caller and never cached.
+func (c *Cache[V]) Get(key string, fill func() (V, bool, error)) (V, error) {
+	if v, ok := c.peek(key); ok {
+		c.hits.Add(1)
+		return v, nil
+	}
+	c.miss.Add(1)
+	v, err, _ := c.flight.Do(key, func() (any, error) {
+		if v, ok := c.peek(key); ok {
+			return v, nil
+		}
+		v, failed, err := fill()
+		if err != nil {
+			return v, err
+		}
+		switch {
+		case !failed:
+			c.ok.Add(key, v)
+		case c.failed != nil:
+			c.failed.Add(key, v)
+		}
+		return v, nil
+	})
+	r, _ := v.(V) // v is nil when V is an interface and fill failed
+	return r, err
+}
+
+func (c *Cache[V]) peek(key string) (V, bool) {
+	if v, ok := c.ok.Get(key); ok {
+		return v, true
+	}
+	if c.failed != nil {
+		return c.failed.Get(key)
+	}
+	var zero V
+	return zero, false
+}
+
+// Stats returns how many lookups were answered from the cache and how many were not.
+func (c *Cache[V]) Stats() (hits, misses uint64) { return c.hits.Load(), c.miss.Load() }
+
+// Len returns the number of entries held.
+func (c *Cache[V]) Len() int {
+	n := c.ok.Len()
+	if c.failed != nil {
+		n += c.failed.Len()
+	}
+	return n
+}

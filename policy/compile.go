@@ -1,0 +1,242 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/verify"
+)
+
+// Sources are the resources a Set is compiled from.
+type Sources struct {
+	ClusterPolicies []v1alpha1.ClusterImagePolicy
+	Policies        []v1alpha1.ImagePolicy
+	TrustRoots      []v1alpha1.TrustRoot
+	// SecretKey returns key of Secret namespace/name, for key.secretRef. Nil means Secrets
+	// cannot be read, and a policy that needs one does not compile.
+	SecretKey func(namespace, name, key string) ([]byte, error)
+	// InstallNamespace holds the Secrets that ClusterImagePolicies refer to.
+	InstallNamespace string
+}
+
+// trustRoot is a compiled TrustRoot: its material, or why it has none.
+type trustRoot struct {
+	material root.TrustedMaterial
+	key      string
+	err      error
+}
+
+// Compile compiles every policy. It never fails as a whole: a policy that does not compile
+// carries its Err and denies what it covers.
+func Compile(src Sources) *Set {
+	roots := map[string]trustRoot{}
+	for _, tr := range src.TrustRoots {
+		roots[tr.Name] = compileTrustRoot(tr)
+	}
+	s := newSet()
+	cps := append([]v1alpha1.ClusterImagePolicy(nil), src.ClusterPolicies...)
+	sort.Slice(cps, func(i, j int) bool { return cps[i].Name < cps[j].Name })
+	for _, cp := range cps {
+		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, &cp.Spec, roots, src.secret(src.InstallNamespace))
+		s.add(p)
+	}
+	ips := append([]v1alpha1.ImagePolicy(nil), src.Policies...)
+	sort.Slice(ips, func(i, j int) bool {
+		if ips[i].Namespace != ips[j].Namespace {
+			return ips[i].Namespace < ips[j].Namespace
+		}
+		return ips[i].Name < ips[j].Name
+	})
+	for _, ip := range ips {
+		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, &ip.Spec, roots, src.secret(ip.Namespace))
+		s.add(p)
+	}
+	return s
+}
+
+// secret returns a reader of Secrets in namespace ns, or nil when Secrets cannot be read.
+func (src Sources) secret(ns string) func(name, key string) ([]byte, error) {
+	return func(name, key string) ([]byte, error) {
+		if src.SecretKey == nil {
+			return nil, fmt.Errorf("key secretRef %s/%s cannot be read here (no cluster access); use key.data", name, key)
+		}
+		if ns == "" {
+			return nil, fmt.Errorf("key secretRef %s/%s: no namespace to read it from", name, key)
+		}
+		return src.SecretKey(ns, name, key)
+	}
+}
+
+func compilePolicy(kind, nm, ns, uid string, gen int64, spec *v1alpha1.ImagePolicySpec, roots map[string]trustRoot, secret func(name, key string) ([]byte, error)) *Policy {
+	p := &Policy{Kind: kind, Name: nm, Namespace: ns, Mode: spec.Mode, MutateDigest: spec.MutateDigest == nil || *spec.MutateDigest}
+	var errs []error
+	if p.Mode == "" {
+		p.Mode = v1alpha1.ModeEnforce
+	}
+	if p.Mode != v1alpha1.ModeEnforce && p.Mode != v1alpha1.ModeWarn && p.Mode != v1alpha1.ModeAudit {
+		errs = append(errs, fmt.Errorf("mode %q is not enforce, warn or audit", p.Mode))
+		p.Mode = v1alpha1.ModeEnforce
+	}
+	p.globs, errs = compileGlobs(spec.Images, errs)
+	var material []string // key IDs and trust roots: a Secret's key can change under one generation
+	for i := range spec.Authorities {
+		a, mk, err := compileAuthority(&spec.Authorities[i], roots, secret)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("authority %q: %w", spec.Authorities[i].Name, err))
+			continue
+		}
+		p.authorities = append(p.authorities, a)
+		material = append(material, mk)
+	}
+	if len(spec.Authorities) == 0 {
+		errs = append(errs, errors.New("no authorities"))
+	}
+	p.threshold = 1
+	if spec.Threshold != nil {
+		p.threshold = int(*spec.Threshold)
+	}
+	if p.threshold < 1 || p.threshold > len(spec.Authorities) {
+		errs = append(errs, fmt.Errorf("threshold %d is not between 1 and the %d authorities", p.threshold, len(spec.Authorities)))
+	}
+	if spec.Rego != "" {
+		r, err := compileRules(spec.Rego)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("policy rego: %w", err))
+		}
+		p.rules = r
+	}
+	p.Err = errors.Join(errs...)
+	p.key = policyKey(kind, ns, nm, uid, gen, spec, material)
+	return p
+}
+
+// compileGlobs compiles the image globs. A glob that does not compile makes the policy cover
+// every image in its scope, so the policy fails closed on what it may have meant to cover.
+func compileGlobs(images []v1alpha1.ImagePattern, errs []error) ([]glob, []error) {
+	var out []glob
+	for _, im := range images {
+		g, err := compileGlob(im.Glob)
+		if err != nil {
+			errs = append(errs, err)
+			g, _ = compileGlob("**")
+		}
+		out = append(out, g)
+	}
+	if len(images) == 0 {
+		errs = append(errs, errors.New("no image globs"))
+		g, _ := compileGlob("**")
+		out = append(out, g)
+	}
+	return out, errs
+}
+
+// policyKey identifies a compiled policy for the verdict cache: its UID and generation when it
+// comes from a cluster, a hash of its spec otherwise, and the keys and trust roots it uses.
+func policyKey(kind, ns, nm, uid string, gen int64, spec *v1alpha1.ImagePolicySpec, material []string) string {
+	id := fmt.Sprintf("%s/%d", uid, gen)
+	if uid == "" {
+		b, _ := json.Marshal(spec)
+		sum := sha256.Sum256(b)
+		id = hex.EncodeToString(sum[:16])
+	}
+	return fmt.Sprintf("%s/%s/%s@%s%v", kind, ns, nm, id, material)
+}
+
+func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret func(name, key string) ([]byte, error)) (authority, string, error) {
+	out := authority{name: a.Name}
+	set := 0
+	for _, present := range []bool{a.Key != nil, a.Keyless != nil, a.Static != nil} {
+		if present {
+			set++
+		}
+	}
+	if set != 1 {
+		return out, "", errors.New("exactly one of key, keyless or static must be set")
+	}
+	if a.Static != nil {
+		if a.Static.Action != v1alpha1.StaticPass && a.Static.Action != v1alpha1.StaticFail {
+			return out, "", fmt.Errorf("static action %q is not pass or fail", a.Static.Action)
+		}
+		out.static = a.Static
+		return out, "", nil
+	}
+	if a.Keyless != nil {
+		return out, "", errors.New("keyless authorities are not supported yet")
+	}
+	va, keyID, err := compileKeyAuthority(a, secret)
+	if err != nil {
+		return out, "", err
+	}
+	out.verify = va
+	for _, at := range a.Attestations {
+		c, err := compileAttestation(at)
+		if err != nil {
+			return out, "", err
+		}
+		out.attestations = append(out.attestations, c)
+		va.Attestations = append(va.Attestations, c.predicateType)
+	}
+	return out, keyID, nil
+}
+
+func compileKeyAuthority(a *v1alpha1.Authority, secret func(name, key string) ([]byte, error)) (*verify.Authority, string, error) {
+	pem := []byte(a.Key.Data)
+	if a.Key.SecretRef != nil {
+		var err error
+		if pem, err = secret(a.Key.SecretRef.Name, a.Key.SecretRef.Key); err != nil {
+			return nil, "", err
+		}
+	}
+	key, err := verify.ParsePublicKey(pem)
+	if err != nil {
+		return nil, "", err
+	}
+	va := &verify.Authority{Name: a.Name, Key: key, RequireTlog: a.Tlog == v1alpha1.TlogRequire}
+	switch a.Tlog {
+	case "", v1alpha1.TlogIgnore, v1alpha1.TlogRequire:
+	default:
+		return nil, "", fmt.Errorf("tlog %q is not require or ignore", a.Tlog)
+	}
+	if a.SignatureRepository != "" {
+		repo, err := name.NewRepository(a.SignatureRepository)
+		if err != nil {
+			return nil, "", fmt.Errorf("signatureRepository: %w", err)
+		}
+		va.SignatureRepository = &repo
+	}
+	return va, key.ID, nil
+}
+
+func compileAttestation(at v1alpha1.Attestation) (attestation, error) {
+	pt, err := verify.PredicateType(at.PredicateType)
+	if err != nil {
+		return attestation{}, fmt.Errorf("attestation %q: %w", at.Name, err)
+	}
+	c := attestation{name: at.Name, predicateType: pt}
+	if at.Rego != "" {
+		if c.rules, err = compileRules(at.Rego); err != nil {
+			return attestation{}, fmt.Errorf("attestation %q rego: %w", at.Name, err)
+		}
+	}
+	return c, nil
+}
+
+func compileTrustRoot(tr v1alpha1.TrustRoot) trustRoot {
+	key := fmt.Sprintf("%s/%s/%d", tr.Name, tr.UID, tr.Generation)
+	if tr.Spec.SigstoreTrustedRoot == "" {
+		return trustRoot{key: key, err: fmt.Errorf("TrustRoot %s: only sigstoreTrustedRoot is supported", tr.Name)}
+	}
+	m, err := verify.ParseTrustedRoot([]byte(tr.Spec.SigstoreTrustedRoot))
+	if err != nil {
+		return trustRoot{key: key, err: fmt.Errorf("TrustRoot %s: %w", tr.Name, err)}
+	}
+	return trustRoot{material: m, key: key}
+}

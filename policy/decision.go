@@ -1,0 +1,144 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/verify"
+)
+
+// Result is the outcome of one policy for one image.
+type Result string
+
+// The results, as PolicyReports name them.
+const (
+	// Pass: the policy is satisfied.
+	Pass Result = "pass"
+	// Fail: the policy is not satisfied.
+	Fail Result = "fail"
+	// Error: the policy could not be evaluated (registry unreachable, deadline).
+	Error Result = "error"
+)
+
+// Decision is the verdict on one object: allowed only if every image is.
+type Decision struct {
+	Allowed bool
+	// Images holds one entry per ImageRef of the Request, in the same order.
+	Images []ImageDecision
+}
+
+// ImageDecision is the verdict on one image of one container.
+type ImageDecision struct {
+	Container string
+	Image     string
+	// Digest is what the image was resolved to; empty when it could not be.
+	Digest string
+	// Pin is true when an applicable policy asks for the tag to be rewritten to the digest.
+	Pin     bool
+	Allowed bool
+	// NoMatch is true when no policy covers the image.
+	NoMatch bool
+	// Reasons are image-level reasons: an unparseable reference, no covering policy.
+	Reasons  []string
+	Warnings []string
+	Policies []PolicyResult
+}
+
+// PolicyResult is the outcome of one policy for one image.
+type PolicyResult struct {
+	Kind      string
+	Name      string
+	Namespace string
+	Mode      v1alpha1.Mode
+	Result    Result
+	// Allowed is false only when the policy did not pass and is in enforce mode.
+	Allowed  bool
+	Reasons  []string
+	Warnings []string
+	// Signers are the verified signers, by authority.
+	Signers []SignerInfo
+}
+
+// SignerInfo is one verified signature, and the authority that verified it.
+type SignerInfo struct {
+	Authority string `json:"authority"`
+	verify.Signer
+}
+
+// ID names the policy as users write it.
+func (r *PolicyResult) ID() string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+// Pinned returns the image pinned to its digest (repo:tag@sha256:...), or "" when the image
+// needs no rewrite: it is already pinned, unresolved, or no policy asks.
+func (d *ImageDecision) Pinned() string {
+	if !d.Pin || d.Digest == "" || strings.Contains(d.Image, "@") {
+		return ""
+	}
+	return d.Image + "@" + d.Digest
+}
+
+// Denials returns one line per reason the object is denied, naming the container, the image,
+// its digest, the policy and what failed.
+func (d *Decision) Denials() []string {
+	var out []string
+	for _, im := range d.Images {
+		if im.Allowed {
+			continue
+		}
+		for _, r := range im.Reasons {
+			out = append(out, fmt.Sprintf("%s: %s", im.subject(), r))
+		}
+		for _, p := range im.Policies {
+			if !p.Allowed {
+				out = append(out, fmt.Sprintf("%s: policy %s: %s", im.subject(), p.ID(), strings.Join(p.Reasons, "; ")))
+			}
+		}
+	}
+	return out
+}
+
+// Warnings returns one line per warning: warn-mode failures, Rego warn rules, and images no
+// policy covers when noMatch is warn.
+func (d *Decision) Warnings() []string {
+	var out []string
+	for _, im := range d.Images {
+		for _, w := range im.Warnings {
+			out = append(out, fmt.Sprintf("%s: %s", im.subject(), w))
+		}
+		for _, p := range im.Policies {
+			if p.Result != Pass && p.Mode == v1alpha1.ModeWarn {
+				out = append(out, fmt.Sprintf("%s: policy %s (warn): %s", im.subject(), p.ID(), strings.Join(p.Reasons, "; ")))
+			}
+			for _, w := range p.Warnings {
+				out = append(out, fmt.Sprintf("%s: policy %s: %s", im.subject(), p.ID(), w))
+			}
+		}
+	}
+	return out
+}
+
+func (d *ImageDecision) subject() string {
+	s := fmt.Sprintf("image %s", d.Image)
+	if d.Digest != "" && !strings.Contains(d.Image, "@") {
+		s += fmt.Sprintf(" (%s)", short(d.Digest))
+	}
+	if d.Container != "" {
+		s = fmt.Sprintf("container %q: %s", d.Container, s)
+	}
+	return s
+}
+
+// short abbreviates a digest for messages: sha256:0123456789ab...
+func short(digest string) string {
+	alg, hex, ok := strings.Cut(digest, ":")
+	if !ok || len(hex) <= 12 {
+		return digest
+	}
+	return alg + ":" + hex[:12] + "…"
+}

@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/portcullis-dev/portcullis/internal/cache"
+	"github.com/portcullis-dev/portcullis/verify"
+)
+
+// NoMatch is what happens to an image that no policy covers.
+type NoMatch string
+
+// The noMatch actions.
+const (
+	NoMatchDeny  NoMatch = "deny"
+	NoMatchWarn  NoMatch = "warn"
+	NoMatchAllow NoMatch = "allow"
+)
+
+// ParseNoMatch parses deny, warn or allow.
+func ParseNoMatch(s string) (NoMatch, error) {
+	switch n := NoMatch(s); n {
+	case NoMatchDeny, NoMatchWarn, NoMatchAllow:
+		return n, nil
+	}
+	return "", fmt.Errorf("noMatch %q is not deny, warn or allow", s)
+}
+
+// Request is what the Engine judges: the images of one object, and the context Rego sees.
+type Request struct {
+	Namespace string
+	Images    []ImageRef
+	// Object is the admitted object, as Rego's input.object.
+	Object    map[string]any
+	Operation string
+	UserInfo  UserInfo
+	// Keychain holds the registry credentials of the object (its pull secrets); nil means the
+	// verify.Client's default.
+	Keychain authn.Keychain
+	// ResolveAll resolves the digest of images no policy covers too, for pinning.
+	ResolveAll bool
+}
+
+// ImageRef is one image of the object and where it is used.
+type ImageRef struct {
+	Container string
+	Image     string
+}
+
+// UserInfo is who asked, as Rego's input.userInfo.
+type UserInfo struct {
+	Username string   `json:"username"`
+	Groups   []string `json:"groups"`
+}
+
+// Engine makes every verdict. It is safe for concurrent use.
+type Engine struct {
+	verifier    *verify.Client
+	set         atomic.Pointer[Set]
+	noMatch     NoMatch
+	verdicts    *cache.Cache[*outcome]
+	parallelism int
+}
+
+// EngineOption configures an Engine.
+type EngineOption func(*engineOptions) error
+
+type engineOptions struct {
+	noMatch          NoMatch
+	passTTL, failTTL time.Duration
+	cacheSize        int
+	parallelism      int
+}
+
+// WithNoMatch sets what happens to images no policy covers (default warn).
+func WithNoMatch(n NoMatch) EngineOption {
+	return func(o *engineOptions) error {
+		_, err := ParseNoMatch(string(n))
+		o.noMatch = n
+		return err
+	}
+}
+
+// WithVerdictTTL sets how long verdicts are cached: pass for passes, fail (shorter) for
+// failures. Infrastructure errors are never cached.
+func WithVerdictTTL(pass, fail time.Duration) EngineOption {
+	return func(o *engineOptions) error {
+		if pass <= 0 || fail < 0 {
+			return errors.New("verdict TTLs must be positive")
+		}
+		o.passTTL, o.failTTL = pass, fail
+		return nil
+	}
+}
+
+// WithVerdictCacheSize caps the number of cached verdicts.
+func WithVerdictCacheSize(n int) EngineOption {
+	return func(o *engineOptions) error {
+		if n <= 0 {
+			return errors.New("verdict cache size must be positive")
+		}
+		o.cacheSize = n
+		return nil
+	}
+}
+
+// NewEngine returns an Engine judging with set, verifying through v.
+func NewEngine(v *verify.Client, set *Set, opts ...EngineOption) (*Engine, error) {
+	o := engineOptions{noMatch: NoMatchWarn, passTTL: 10 * time.Minute, failTTL: 30 * time.Second, cacheSize: 10000, parallelism: 16}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("configuring engine: %w", err)
+		}
+	}
+	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism,
+		verdicts: cache.New[*outcome](o.cacheSize, o.passTTL, o.failTTL)}
+	if set == nil {
+		set = newSet()
+	}
+	e.set.Store(set)
+	return e, nil
+}
+
+// SetPolicies replaces the policy set; requests in flight finish with the one they started with.
+func (e *Engine) SetPolicies(s *Set) { e.set.Store(s) }
+
+// Policies returns the policy set in use.
+func (e *Engine) Policies() *Set { return e.set.Load() }
+
+// Decide judges every image of req. It never returns an error: whatever goes wrong is a reason
+// in the Decision, and it denies.
+func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
+	set := e.set.Load()
+	sess, err := e.verifier.Session(ctx, req.Keychain)
+	results := map[string]*ImageDecision{}
+	for _, ref := range req.Images {
+		results[ref.Image] = nil
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, e.parallelism)
+	in := newRegoBase(req)
+	for raw := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var d ImageDecision
+			if err != nil {
+				d = ImageDecision{Image: raw, Reasons: []string{err.Error()}}
+			} else {
+				d = e.image(ctx, sess, set, req, in, raw)
+			}
+			mu.Lock()
+			results[raw] = &d
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	dec := &Decision{Allowed: true}
+	for _, ref := range req.Images {
+		d := *results[ref.Image]
+		d.Container = ref.Container
+		dec.Images = append(dec.Images, d)
+		dec.Allowed = dec.Allowed && d.Allowed
+	}
+	return dec
+}

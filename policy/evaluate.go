@@ -1,0 +1,238 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/verify"
+)
+
+// outcome is what a policy's authorities concluded about one digest; it is what the verdict
+// cache keeps. Policy-level Rego, which sees the object, runs on top of it for every request.
+type outcome struct {
+	result       Result // Pass or Fail
+	reasons      []string
+	signers      []SignerInfo
+	attestations map[string][]attested
+}
+
+// attested is one verified predicate, as Rego's input.attestations[type] lists it.
+type attested struct {
+	Authority string `json:"authority"`
+	Predicate any    `json:"predicate"`
+}
+
+// image judges one image against every policy that covers it.
+func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req *Request, in *regoBase, raw string) ImageDecision {
+	d := ImageDecision{Image: raw}
+	img, err := ParseImage(raw)
+	if err != nil {
+		d.Reasons = []string{err.Error()}
+		return d
+	}
+	pols := set.Match(req.Namespace, img)
+	if len(pols) == 0 {
+		return e.noPolicy(sess, req, img, d)
+	}
+	digest, derr := sess.Digest(img.Ref)
+	if derr == nil {
+		d.Digest = digest.DigestStr()
+	}
+	d.Allowed = true
+	for _, p := range pols {
+		var r PolicyResult
+		if derr != nil {
+			r = errored(p, derr)
+		} else {
+			r = e.policy(ctx, sess, p, img, digest, in)
+		}
+		d.Allowed = d.Allowed && r.Allowed
+		d.Pin = d.Pin || p.MutateDigest
+		d.Policies = append(d.Policies, r)
+	}
+	return d
+}
+
+// noPolicy applies the noMatch action to an image no policy covers.
+func (e *Engine) noPolicy(sess *verify.Session, req *Request, img *Image, d ImageDecision) ImageDecision {
+	d.NoMatch = true
+	if req.ResolveAll {
+		if digest, err := sess.Digest(img.Ref); err == nil {
+			d.Digest, d.Pin = digest.DigestStr(), true
+		} else {
+			d.Warnings = append(d.Warnings, err.Error())
+		}
+	}
+	msg := "no ClusterImagePolicy or ImagePolicy covers this image"
+	switch e.noMatch {
+	case NoMatchAllow:
+		d.Allowed = true
+	case NoMatchWarn:
+		d.Allowed = true
+		d.Warnings = append(d.Warnings, msg+" (noMatch: warn)")
+	default:
+		d.Reasons = append(d.Reasons, msg+" (noMatch: deny); add a policy whose images glob matches "+img.Repo)
+	}
+	return d
+}
+
+func newResult(p *Policy) PolicyResult {
+	return PolicyResult{Kind: p.Kind, Name: p.Name, Namespace: p.Namespace, Mode: p.Mode}
+}
+
+// finish sets Allowed from the result and the mode: only enforce denies.
+func finish(r PolicyResult) PolicyResult {
+	r.Allowed = r.Result == Pass || r.Mode != v1alpha1.ModeEnforce
+	return r
+}
+
+func errored(p *Policy, err error) PolicyResult {
+	r := newResult(p)
+	r.Result, r.Reasons = Error, []string{err.Error()}
+	return finish(r)
+}
+
+// policy judges one image against one policy.
+func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, img *Image, digest name.Digest, in *regoBase) PolicyResult {
+	r := newResult(p)
+	if p.Err != nil {
+		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error()}
+		return finish(r)
+	}
+	o, err := e.verdicts.Get(digest.String()+"|"+p.key, func() (*outcome, bool, error) {
+		o, err := e.authorities(ctx, sess, p, img, digest)
+		return o, o != nil && o.result == Fail, err
+	})
+	if err != nil {
+		return errored(p, err)
+	}
+	r.Result, r.Reasons, r.Signers = o.result, o.reasons, o.signers
+	if o.result == Pass && p.rules != nil {
+		input, err := in.policyInput(img, digest, o)
+		var deny, warn []string
+		if err == nil {
+			deny, warn, err = p.rules.eval(ctx, input)
+		}
+		switch {
+		case err != nil:
+			r.Result, r.Reasons = Fail, []string{err.Error()}
+		case len(deny) > 0:
+			r.Result, r.Reasons = Fail, deny
+		}
+		r.Warnings = warn
+	}
+	return finish(r)
+}
+
+// authorities evaluates p's authorities until threshold of them pass. Failures are an outcome;
+// an infrastructure error on any authority that kept the threshold from being met is an error.
+func (e *Engine) authorities(ctx context.Context, sess *verify.Session, p *Policy, img *Image, digest name.Digest) (*outcome, error) {
+	o := &outcome{attestations: map[string][]attested{}}
+	passed := 0
+	var failures []string
+	var errs []error
+	for _, a := range p.authorities {
+		if passed >= p.threshold {
+			break
+		}
+		res, err := e.authority(ctx, sess, a, digest)
+		switch {
+		case err == nil:
+			passed++
+			o.add(a.name, res)
+		case verify.IsFailure(err):
+			failures = append(failures, err.Error())
+		default:
+			errs = append(errs, fmt.Errorf("authority %s: %w", a.name, err))
+		}
+	}
+	if passed >= p.threshold {
+		o.result = Pass
+		return o, nil
+	}
+	head := ""
+	if p.threshold > 1 {
+		head = fmt.Sprintf("%d of %d authorities passed, %d needed: ", passed, len(p.authorities), p.threshold)
+	}
+	if len(errs) > 0 {
+		for _, f := range failures {
+			errs = append(errs, errors.New(f))
+		}
+		return nil, fmt.Errorf("%s%w", head, joinErrs(errs))
+	}
+	o.result = Fail
+	o.reasons = []string{head + strings.Join(failures, "; ")}
+	return o, nil
+}
+
+// authority evaluates one authority, with its attestation-level rules.
+func (e *Engine) authority(ctx context.Context, sess *verify.Session, a authority, digest name.Digest) (*verify.Result, error) {
+	if a.static != nil {
+		if a.static.Action == v1alpha1.StaticPass {
+			return &verify.Result{}, nil
+		}
+		msg := a.static.Message
+		if msg == "" {
+			msg = "static authority " + a.name + " fails every image"
+		}
+		return nil, &verify.Failure{Reason: msg}
+	}
+	res, err := sess.Verify(digest, a.verify)
+	if err != nil {
+		return nil, err
+	}
+	for _, at := range a.attestations {
+		if err := checkAttestation(ctx, at, res.Attestations, digest); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// checkAttestation runs at's rules over the verified predicates of its type: one that no rule
+// denies is enough.
+func checkAttestation(ctx context.Context, at attestation, atts []verify.Attestation, digest name.Digest) error {
+	if at.rules == nil {
+		return nil
+	}
+	var denies []string
+	for _, a := range atts {
+		if a.PredicateType != at.predicateType {
+			continue
+		}
+		input, err := attestationInput(a, digest)
+		if err == nil {
+			var deny []string
+			if deny, _, err = at.rules.eval(ctx, input); err == nil && len(deny) == 0 {
+				return nil
+			}
+			denies = append(denies, deny...)
+		}
+		if err != nil {
+			denies = append(denies, err.Error())
+		}
+	}
+	return &verify.Failure{Reason: fmt.Sprintf("attestation %s (%s) denied by its rules: %s", at.name, at.predicateType, strings.Join(denies, "; "))}
+}
+
+func (o *outcome) add(authority string, res *verify.Result) {
+	for _, s := range res.Signatures {
+		o.signers = append(o.signers, SignerInfo{Authority: authority, Signer: s.Signer})
+	}
+	for _, a := range res.Attestations {
+		o.attestations[a.PredicateType] = append(o.attestations[a.PredicateType], attested{Authority: authority, Predicate: a.Predicate})
+	}
+}
+
+func joinErrs(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}

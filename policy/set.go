@@ -1,0 +1,79 @@
+package policy
+
+import "sort"
+
+// Set is an immutable, indexed set of compiled policies.
+type Set struct {
+	all        []*Policy
+	cluster    *index
+	namespaced map[string]*index
+}
+
+// index finds the policies whose globs may match a repository: globs with a literal registry
+// are filed under it, the rest are tried for every image.
+type index struct {
+	byHost map[string][]*Policy
+	wild   []*Policy
+}
+
+func newSet() *Set { return &Set{cluster: newIndex(), namespaced: map[string]*index{}} }
+
+func newIndex() *index { return &index{byHost: map[string][]*Policy{}} }
+
+func (s *Set) add(p *Policy) {
+	p.order = len(s.all)
+	s.all = append(s.all, p)
+	ix := s.cluster
+	if p.Kind == KindNamespaced {
+		if ix = s.namespaced[p.Namespace]; ix == nil {
+			ix = newIndex()
+			s.namespaced[p.Namespace] = ix
+		}
+	}
+	hosts := map[string]bool{}
+	for _, g := range p.globs {
+		if g.host == "" {
+			ix.wild = append(ix.wild, p)
+			return
+		}
+		hosts[g.host] = true
+	}
+	for h := range hosts {
+		ix.byHost[h] = append(ix.byHost[h], p)
+	}
+}
+
+// Policies returns every policy, cluster policies first, each group sorted by name.
+func (s *Set) Policies() []*Policy { return s.all }
+
+// Match returns the policies that apply to img in namespace: every matching
+// ClusterImagePolicy and every matching ImagePolicy of that namespace, in Set order.
+func (s *Set) Match(namespace string, img *Image) []*Policy {
+	var out []*Policy
+	out = s.cluster.match(img, out)
+	if ix := s.namespaced[namespace]; ix != nil && namespace != "" {
+		out = ix.match(img, out)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
+	return out
+}
+
+func (ix *index) match(img *Image, out []*Policy) []*Policy {
+	for _, group := range [][]*Policy{ix.byHost[img.Registry], ix.wild} {
+		for _, p := range group {
+			if p.covers(img.Repo) && !contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func contains(ps []*Policy, p *Policy) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}

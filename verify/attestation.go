@@ -1,0 +1,147 @@
+package verify
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	cosignopts "github.com/sigstore/cosign/v2/cmd/cosign/cli/options"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/types"
+)
+
+// PredicateType turns a cosign short name (slsaprovenance, spdxjson, cyclonedx, vuln, custom,
+// ...) into its predicate type URI; a URI is returned as it is.
+func PredicateType(nameOrURI string) (string, error) {
+	uri, err := cosignopts.ParsePredicateType(nameOrURI)
+	if err != nil {
+		return "", fmt.Errorf("predicate type %q is neither a cosign short name nor a URI", nameOrURI)
+	}
+	return uri, nil
+}
+
+// verifyAttestations verifies every attestation of d, in both formats, against a, and requires
+// one of each predicate type a names.
+func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*Result, error) {
+	co, err := checkOpts(a, cosign.IntotoSubjectClaimVerifier)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := s.legacy(d, a.SignatureRepository, "att")
+	if err != nil {
+		return nil, err
+	}
+	bs, err := s.referrerBundles(d, a.SignatureRepository)
+	if err != nil {
+		return nil, err
+	}
+	var t tally
+	t.notes = bs.unreadable
+	res := &Result{}
+	for _, att := range legacy {
+		t.found++
+		if _, err := cosign.VerifyBlobAttestation(s.ctx, att, h, co); err != nil {
+			t.reject(err)
+			continue
+		}
+		got, err := legacyAttestation(att, keySigner(a))
+		if err != nil {
+			t.reject(err)
+			continue
+		}
+		res.Attestations = append(res.Attestations, got)
+	}
+	for _, b := range bs.bundles {
+		if isSignatureBundle(b) {
+			continue
+		}
+		t.found++
+		vr, err := verifyBundle(s.ctx, co, h, b)
+		if err != nil {
+			t.reject(err)
+			continue
+		}
+		got, err := bundleAttestation(vr, keySigner(a))
+		if err != nil {
+			t.reject(err)
+			continue
+		}
+		res.Attestations = append(res.Attestations, got)
+	}
+	if missing := missingTypes(a.Attestations, res.Attestations); len(missing) > 0 {
+		head := fmt.Sprintf("no %s attestation verified by key %s", strings.Join(missing, ", "), a.Name)
+		if len(res.Attestations) > 0 {
+			head += " (verified only: " + strings.Join(typesOf(res.Attestations), ", ") + ")"
+			return nil, &Failure{Reason: head}
+		}
+		return nil, &Failure{Reason: t.reason(head, "attestation")}
+	}
+	return res, nil
+}
+
+// legacyAttestation reads the in-toto statement out of a verified `.att` layer (a DSSE
+// envelope).
+func legacyAttestation(att oci.Signature, signer Signer) (Attestation, error) {
+	payload, err := att.Payload()
+	if err != nil {
+		return Attestation{}, fmt.Errorf("reading attestation: %w", err)
+	}
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+	}
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return Attestation{}, fmt.Errorf("decoding DSSE envelope: %w", err)
+	}
+	if env.PayloadType != types.IntotoPayloadType {
+		return Attestation{}, fmt.Errorf("DSSE payload type %q is not in-toto", env.PayloadType)
+	}
+	raw, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return Attestation{}, fmt.Errorf("decoding DSSE payload: %w", err)
+	}
+	var st struct {
+		PredicateType string          `json:"predicateType"`
+		Predicate     json.RawMessage `json:"predicate"`
+	}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return Attestation{}, fmt.Errorf("decoding in-toto statement: %w", err)
+	}
+	if st.Predicate == nil {
+		st.Predicate = json.RawMessage("null")
+	}
+	return Attestation{Signer: signer, Format: FormatLegacy, PredicateType: st.PredicateType, Predicate: st.Predicate}, nil
+}
+
+func missingTypes(want []string, got []Attestation) []string {
+	have := map[string]bool{}
+	for _, a := range got {
+		have[a.PredicateType] = true
+	}
+	var missing []string
+	for _, w := range want {
+		if !have[w] {
+			missing = append(missing, w)
+		}
+	}
+	return missing
+}
+
+func typesOf(atts []Attestation) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range atts {
+		if !seen[a.PredicateType] {
+			seen[a.PredicateType] = true
+			out = append(out, a.PredicateType)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

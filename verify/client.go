@@ -1,0 +1,83 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+
+	"github.com/portcullis-dev/portcullis/internal/cache"
+)
+
+// Client reaches registries and keeps what they answered. It is safe for concurrent use; one
+// Client serves a whole process.
+type Client struct {
+	o         options
+	transport *limitTransport
+	digests   *cache.Cache[name.Digest]
+	sigs      *cache.Cache[[]oci.Signature]
+	bundles   *cache.Cache[*bundleSet]
+}
+
+// New returns a Client.
+func New(opts ...Option) (*Client, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("configuring registry client: %w", err)
+		}
+	}
+	return &Client{
+		o:         o,
+		transport: &limitTransport{next: o.transport, max: o.maxResponseBytes},
+		digests:   cache.New[name.Digest](o.cacheSize, o.digestTTL, 0),
+		sigs:      cache.New[[]oci.Signature](o.cacheSize, o.materialTTL, 0),
+		bundles:   cache.New[*bundleSet](o.cacheSize, o.materialTTL, 0),
+	}, nil
+}
+
+// Session is the registry access of one caller, such as one admission request or one CLI run:
+// its context, its credentials, and the registry tokens they earned, reused across images.
+type Session struct {
+	c      *Client
+	ctx    context.Context
+	puller *remote.Puller
+}
+
+// Session starts a session with the given credentials; nil means the Client's default keychain.
+// The context bounds every registry request the session makes.
+func (c *Client) Session(ctx context.Context, kc authn.Keychain) (*Session, error) {
+	if kc == nil {
+		kc = c.o.keychain
+	}
+	p, err := remote.NewPuller(c.remoteOptions(ctx, kc)...)
+	if err != nil {
+		return nil, fmt.Errorf("starting registry session: %w", err)
+	}
+	return &Session{c: c, ctx: ctx, puller: p}, nil
+}
+
+func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(kc),
+		remote.WithTransport(c.transport),
+		remote.WithUserAgent(c.o.userAgent),
+	}
+}
+
+// remote returns the options for one call in this session.
+func (s *Session) remote() []remote.Option {
+	return []remote.Option{remote.Reuse(s.puller), remote.WithContext(s.ctx)}
+}
+
+// CacheStats reports hits and misses of the digest cache and the signature material caches.
+func (c *Client) CacheStats() (digestHits, digestMisses, materialHits, materialMisses uint64) {
+	digestHits, digestMisses = c.digests.Stats()
+	sh, sm := c.sigs.Stats()
+	bh, bm := c.bundles.Stats()
+	return digestHits, digestMisses, sh + bh, sm + bm
+}

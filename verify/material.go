@@ -1,0 +1,113 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+)
+
+// bundleMediaTypePrefix starts the artifactType of every Sigstore bundle referrer.
+const bundleMediaTypePrefix = "application/vnd.dev.sigstore.bundle"
+
+// emptyConfigType is the artifactType a registry reports for a referrer when it ignores the
+// manifest's own artifactType field (go-containerregistry's registry does): it may be a bundle.
+const emptyConfigType = "application/vnd.oci.empty.v1+json"
+
+// bundleSet is what the referrers of one digest hold: the Sigstore bundles that could be read,
+// and a note for each referrer that claimed to be one and could not.
+type bundleSet struct {
+	bundles    []*sgbundle.Bundle
+	unreadable []string
+}
+
+// where returns the repository holding the signatures of d: d's own, or repo when set.
+func where(d name.Digest, repo *name.Repository) name.Digest {
+	if repo == nil {
+		return d
+	}
+	return repo.Digest(d.DigestStr())
+}
+
+func (s *Session) ociOptions(repo *name.Repository) []ociremote.Option {
+	opts := []ociremote.Option{ociremote.WithRemoteOptions(s.remote()...)}
+	if repo != nil {
+		opts = append(opts, ociremote.WithTargetRepository(*repo))
+	}
+	return opts
+}
+
+// legacy returns the layers of the `sha256-<hex>.sig` (suffix "sig") or `.att` (suffix "att")
+// image of d, with their payloads read, or none when there is no such tag.
+func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) ([]oci.Signature, error) {
+	key := suffix + "|" + where(d, repo).String()
+	return s.c.sigs.Get(key, func() ([]oci.Signature, bool, error) {
+		opts := s.ociOptions(repo)
+		tagOf := ociremote.SignatureTag
+		if suffix == "att" {
+			tagOf = ociremote.AttestationTag
+		}
+		tag, err := tagOf(d, opts...)
+		if err != nil {
+			return nil, false, fmt.Errorf("naming the .%s tag of %s: %w", suffix, d, err)
+		}
+		sigs, err := ociremote.Signatures(tag, opts...)
+		if err != nil {
+			return nil, false, fmt.Errorf("fetching %s: %w", tag, err)
+		}
+		layers, err := sigs.Get()
+		if err != nil {
+			return nil, false, fmt.Errorf("reading %s: %w", tag, err)
+		}
+		out := make([]oci.Signature, 0, len(layers))
+		for _, l := range layers {
+			c, err := static.Copy(l)
+			if err != nil {
+				return nil, false, fmt.Errorf("reading a layer of %s: %w", tag, err)
+			}
+			out = append(out, c)
+		}
+		return out, false, nil
+	})
+}
+
+// referrerBundles returns the Sigstore bundles attached to d as OCI referrers, through the
+// referrers API or, where the registry has none, the `sha256-<hex>` tag fallback.
+func (s *Session) referrerBundles(d name.Digest, repo *name.Repository) (*bundleSet, error) {
+	subject := where(d, repo)
+	return s.c.bundles.Get("bundles|"+subject.String(), func() (*bundleSet, bool, error) {
+		opts := s.ociOptions(nil)
+		idx, err := ociremote.Referrers(subject, "", opts...)
+		if err != nil {
+			return nil, false, fmt.Errorf("listing referrers of %s: %w", subject, err)
+		}
+		set := &bundleSet{}
+		for _, m := range idx.Manifests {
+			if !mayBeBundle(m.ArtifactType) {
+				continue // an SBOM or other artifact: not ours to read
+			}
+			ref := subject.Context().Digest(m.Digest.String())
+			b, err := ociremote.Bundle(ref, opts...)
+			var terr *transport.Error
+			switch {
+			case errors.As(err, &terr):
+				return nil, false, fmt.Errorf("fetching referrer %s: %w", ref, err)
+			case err != nil:
+				set.unreadable = append(set.unreadable, fmt.Sprintf("referrer %s is not a readable Sigstore bundle: %v", m.Digest, err))
+			default:
+				set.bundles = append(set.bundles, b)
+			}
+		}
+		return set, false, nil
+	})
+}
+
+func mayBeBundle(artifactType string) bool {
+	return artifactType == "" || artifactType == emptyConfigType || strings.HasPrefix(artifactType, bundleMediaTypePrefix)
+}

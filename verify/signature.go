@@ -1,0 +1,90 @@
+package verify
+
+import (
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+)
+
+// Verify checks the signatures or, when the authority names attestations, the attestations of
+// digest d against authority a. It returns a *Failure when nothing the authority trusts vouches
+// for d, and another error when the registry could not be read.
+func (s *Session) Verify(d name.Digest, a *Authority) (*Result, error) {
+	if a.Key == nil {
+		return nil, fmt.Errorf("authority %s: no key to verify with", a.Name)
+	}
+	h, err := v1.NewHash(d.DigestStr())
+	if err != nil {
+		return nil, fmt.Errorf("authority %s: %w", a.Name, err)
+	}
+	if len(a.Attestations) > 0 {
+		return s.verifyAttestations(d, h, a)
+	}
+	return s.verifySignatures(d, h, a)
+}
+
+// verifySignatures looks for one signature by a over d: first among the legacy `.sig` layers,
+// then, only if none verified, among the Sigstore bundles attached as referrers.
+func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Result, error) {
+	co, err := checkOpts(a, cosign.SimpleClaimVerifier)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := s.legacy(d, a.SignatureRepository, "sig")
+	if err != nil {
+		return nil, err
+	}
+	var t tally
+	res := &Result{}
+	for _, sig := range legacy {
+		t.found++
+		if _, err := cosign.VerifyImageSignature(s.ctx, sig, h, co); err != nil {
+			t.reject(err)
+			continue
+		}
+		res.Signatures = append(res.Signatures, Signature{Signer: keySigner(a), Format: FormatLegacy})
+	}
+	if len(res.Signatures) > 0 {
+		return res, nil
+	}
+	bs, err := s.referrerBundles(d, a.SignatureRepository)
+	if err != nil {
+		return nil, err
+	}
+	t.notes = append(t.notes, bs.unreadable...)
+	for _, b := range bs.bundles {
+		if !isSignatureBundle(b) {
+			continue
+		}
+		t.found++
+		if _, err := verifyBundle(s.ctx, co, h, b); err != nil {
+			t.reject(err)
+			continue
+		}
+		res.Signatures = append(res.Signatures, Signature{Signer: keySigner(a), Format: FormatBundle})
+	}
+	if len(res.Signatures) == 0 {
+		return nil, &Failure{Reason: t.reason("no signature verified by key "+a.Name, "signature")}
+	}
+	return res, nil
+}
+
+func keySigner(a *Authority) Signer { return Signer{KeyID: a.Key.ID} }
+
+// checkOpts is cosign's view of authority a, checking each payload's claims with claim.
+func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) error) (*cosign.CheckOpts, error) {
+	tm, err := a.trustedMaterial()
+	if err != nil {
+		return nil, fmt.Errorf("authority %s: %w", a.Name, err)
+	}
+	return &cosign.CheckOpts{
+		SigVerifier:     a.Key.verifier,
+		IgnoreTlog:      !a.RequireTlog,
+		TrustedMaterial: tm,
+		Offline:         true,
+		ClaimVerifier:   claim,
+	}, nil
+}

@@ -1,0 +1,54 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxReasons caps how many rejections a reason quotes, so one image with many bad signatures
+// cannot flood an admission response.
+const maxReasons = 3
+
+// tally counts what was found and why each was rejected, to say so in one line.
+type tally struct {
+	found   int
+	reasons []string
+	notes   []string
+}
+
+func (t *tally) reject(err error) {
+	t.reasons = append(t.reasons, oneLine(err.Error()))
+}
+
+// reason renders "HEAD (N things found, none matched: why; why)".
+func (t *tally) reason(head, thing string) string {
+	if t.found == 0 {
+		s := fmt.Sprintf("%s (no %ss found)", head, thing)
+		if len(t.notes) > 0 {
+			s += ": " + strings.Join(first(t.notes), "; ")
+		}
+		return s
+	}
+	plural := "s"
+	if t.found == 1 {
+		plural = ""
+	}
+	return fmt.Sprintf("%s (%d %s%s found, none matched: %s)", head, t.found, thing, plural,
+		strings.Join(first(append(t.reasons, t.notes...)), "; "))
+}
+
+func first(xs []string) []string {
+	if len(xs) > maxReasons {
+		return append(xs[:maxReasons:maxReasons], fmt.Sprintf("and %d more", len(xs)-maxReasons))
+	}
+	return xs
+}
+
+// oneLine flattens a multi-line library error and bounds its length.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
