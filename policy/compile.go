@@ -25,6 +25,9 @@ type Sources struct {
 	SecretKey func(namespace, name, key string) ([]byte, error)
 	// InstallNamespace holds the Secrets that ClusterImagePolicies refer to.
 	InstallNamespace string
+	// DefaultTrustRoot replaces the embedded public-good Sigstore root (portcullis verify
+	// --trust-root).
+	DefaultTrustRoot root.TrustedMaterial
 }
 
 // trustRoot is a compiled TrustRoot: its material, or why it has none.
@@ -45,7 +48,7 @@ func Compile(src Sources) *Set {
 	cps := append([]v1alpha1.ClusterImagePolicy(nil), src.ClusterPolicies...)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Name < cps[j].Name })
 	for _, cp := range cps {
-		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, &cp.Spec, roots, src.secret(src.InstallNamespace))
+		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, &cp.Spec, roots, src.secret(src.InstallNamespace), src.DefaultTrustRoot)
 		s.add(p)
 	}
 	ips := append([]v1alpha1.ImagePolicy(nil), src.Policies...)
@@ -56,7 +59,7 @@ func Compile(src Sources) *Set {
 		return ips[i].Name < ips[j].Name
 	})
 	for _, ip := range ips {
-		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, &ip.Spec, roots, src.secret(ip.Namespace))
+		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, &ip.Spec, roots, src.secret(ip.Namespace), src.DefaultTrustRoot)
 		s.add(p)
 	}
 	return s
@@ -75,7 +78,7 @@ func (src Sources) secret(ns string) func(name, key string) ([]byte, error) {
 	}
 }
 
-func compilePolicy(kind, nm, ns, uid string, gen int64, spec *v1alpha1.ImagePolicySpec, roots map[string]trustRoot, secret func(name, key string) ([]byte, error)) *Policy {
+func compilePolicy(kind, nm, ns, uid string, gen int64, spec *v1alpha1.ImagePolicySpec, roots map[string]trustRoot, secret func(name, key string) ([]byte, error), defaultRoot root.TrustedMaterial) *Policy {
 	p := &Policy{Kind: kind, Name: nm, Namespace: ns, Mode: spec.Mode, MutateDigest: spec.MutateDigest == nil || *spec.MutateDigest}
 	var errs []error
 	if p.Mode == "" {
@@ -88,7 +91,7 @@ func compilePolicy(kind, nm, ns, uid string, gen int64, spec *v1alpha1.ImagePoli
 	p.globs, errs = compileGlobs(spec.Images, errs)
 	var material []string // key IDs and trust roots: a Secret's key can change under one generation
 	for i := range spec.Authorities {
-		a, mk, err := compileAuthority(&spec.Authorities[i], roots, secret)
+		a, mk, err := compileAuthority(&spec.Authorities[i], roots, secret, defaultRoot)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("authority %q: %w", spec.Authorities[i].Name, err))
 			continue
@@ -150,7 +153,7 @@ func policyKey(kind, ns, nm, uid string, gen int64, spec *v1alpha1.ImagePolicySp
 	return fmt.Sprintf("%s/%s/%s@%s%v", kind, ns, nm, id, material)
 }
 
-func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret func(name, key string) ([]byte, error)) (authority, string, error) {
+func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret func(name, key string) ([]byte, error), defaultRoot root.TrustedMaterial) (authority, string, error) {
 	out := authority{name: a.Name}
 	set := 0
 	for _, present := range []bool{a.Key != nil, a.Keyless != nil, a.Static != nil} {
@@ -175,6 +178,7 @@ func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret 
 	if err != nil {
 		return out, "", err
 	}
+	va.TrustedMaterial = defaultRoot
 	out.verify = va
 	for _, at := range a.Attestations {
 		c, err := compileAttestation(at)

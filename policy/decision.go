@@ -30,8 +30,9 @@ type Decision struct {
 
 // ImageDecision is the verdict on one image of one container.
 type ImageDecision struct {
-	Container string
-	Image     string
+	// Source says where the image is used: container "api", volume "data".
+	Source string
+	Image  string
 	// Digest is what the image was resolved to; empty when it could not be.
 	Digest string
 	// Pin is true when an applicable policy asks for the tag to be rewritten to the digest.
@@ -87,17 +88,24 @@ func (d *ImageDecision) Pinned() string {
 // its digest, the policy and what failed.
 func (d *Decision) Denials() []string {
 	var out []string
-	for _, im := range d.Images {
-		if im.Allowed {
-			continue
-		}
-		for _, r := range im.Reasons {
-			out = append(out, fmt.Sprintf("%s: %s", im.subject(), r))
-		}
-		for _, p := range im.Policies {
-			if !p.Allowed {
-				out = append(out, fmt.Sprintf("%s: policy %s: %s", im.subject(), p.ID(), strings.Join(p.Reasons, "; ")))
-			}
+	for i := range d.Images {
+		out = append(out, d.Images[i].Denials()...)
+	}
+	return out
+}
+
+// Denials returns one line per reason this image is denied; none when it is allowed.
+func (d *ImageDecision) Denials() []string {
+	if d.Allowed {
+		return nil
+	}
+	var out []string
+	for _, r := range d.Reasons {
+		out = append(out, fmt.Sprintf("%s: %s", d.subject(), r))
+	}
+	for _, p := range d.Policies {
+		if !p.Allowed {
+			out = append(out, fmt.Sprintf("%s: policy %s: %s", d.subject(), p.ID(), strings.Join(p.Reasons, "; ")))
 		}
 	}
 	return out
@@ -128,8 +136,8 @@ func (d *ImageDecision) subject() string {
 	if d.Digest != "" && !strings.Contains(d.Image, "@") {
 		s += fmt.Sprintf(" (%s)", short(d.Digest))
 	}
-	if d.Container != "" {
-		s = fmt.Sprintf("container %q: %s", d.Container, s)
+	if d.Source != "" {
+		s = d.Source + ": " + s
 	}
 	return s
 }

@@ -50,8 +50,10 @@ type Request struct {
 
 // ImageRef is one image of the object and where it is used.
 type ImageRef struct {
-	Container string
-	Image     string
+	// Source says where the image is used, as messages name it: container "api",
+	// initContainer "setup", volume "data".
+	Source string
+	Image  string
 }
 
 // UserInfo is who asked, as Rego's input.userInfo.
@@ -168,7 +170,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 	dec := &Decision{Allowed: true}
 	for _, ref := range req.Images {
 		d := *results[ref.Image]
-		d.Container = ref.Container
+		d.Source = ref.Source
 		dec.Images = append(dec.Images, d)
 		dec.Allowed = dec.Allowed && d.Allowed
 	}

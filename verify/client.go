@@ -2,7 +2,9 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -66,7 +68,20 @@ func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain) []remote.
 		remote.WithAuthFromKeychain(kc),
 		remote.WithTransport(c.transport),
 		remote.WithUserAgent(c.o.userAgent),
+		// Retry transient faults quickly: the caller's deadline, not the backoff, bounds the wait.
+		remote.WithRetryBackoff(remote.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 3}),
 	}
+}
+
+// registryError wraps err from a registry call, saying plainly when the deadline ran out.
+func (s *Session) registryError(what string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: the registry did not answer before the deadline: %w", what, err)
+	}
+	if errors.Is(s.ctx.Err(), context.Canceled) {
+		return fmt.Errorf("%s: canceled: %w", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // remote returns the options for one call in this session.

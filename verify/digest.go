@@ -36,7 +36,7 @@ func (s *Session) head(ref name.Reference) (name.Digest, error) {
 		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
 			return name.Digest{}, fmt.Errorf("resolving digest of %s: no such image or tag in the registry", ref)
 		}
-		return name.Digest{}, fmt.Errorf("resolving digest of %s: %w", ref, err)
+		return name.Digest{}, s.registryError("resolving digest of "+ref.String(), err)
 	}
 	return ref.Context().Digest(desc.Digest.String()), nil
 }

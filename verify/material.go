@@ -59,17 +59,17 @@ func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) ([
 		}
 		sigs, err := ociremote.Signatures(tag, opts...)
 		if err != nil {
-			return nil, false, fmt.Errorf("fetching %s: %w", tag, err)
+			return nil, false, s.registryError("fetching "+tag.String(), err)
 		}
 		layers, err := sigs.Get()
 		if err != nil {
-			return nil, false, fmt.Errorf("reading %s: %w", tag, err)
+			return nil, false, s.registryError("reading "+tag.String(), err)
 		}
 		out := make([]oci.Signature, 0, len(layers))
 		for _, l := range layers {
 			c, err := static.Copy(l)
 			if err != nil {
-				return nil, false, fmt.Errorf("reading a layer of %s: %w", tag, err)
+				return nil, false, s.registryError("reading a layer of "+tag.String(), err)
 			}
 			out = append(out, c)
 		}
@@ -85,7 +85,7 @@ func (s *Session) referrerBundles(d name.Digest, repo *name.Repository) (*bundle
 		opts := s.ociOptions(nil)
 		idx, err := ociremote.Referrers(subject, "", opts...)
 		if err != nil {
-			return nil, false, fmt.Errorf("listing referrers of %s: %w", subject, err)
+			return nil, false, s.registryError("listing referrers of "+subject.String(), err)
 		}
 		set := &bundleSet{}
 		for _, m := range idx.Manifests {
@@ -96,8 +96,8 @@ func (s *Session) referrerBundles(d name.Digest, repo *name.Repository) (*bundle
 			b, err := ociremote.Bundle(ref, opts...)
 			var terr *transport.Error
 			switch {
-			case errors.As(err, &terr):
-				return nil, false, fmt.Errorf("fetching referrer %s: %w", ref, err)
+			case errors.As(err, &terr) || s.ctx.Err() != nil:
+				return nil, false, s.registryError("fetching referrer "+ref.String(), err)
 			case err != nil:
 				set.unreadable = append(set.unreadable, fmt.Sprintf("referrer %s is not a readable Sigstore bundle: %v", m.Digest, err))
 			default:

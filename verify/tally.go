@@ -17,7 +17,20 @@ type tally struct {
 }
 
 func (t *tally) reject(err error) {
-	t.reasons = append(t.reasons, oneLine(err.Error()))
+	t.reasons = append(t.reasons, explain(oneLine(err.Error())))
+}
+
+// explain rewords the cosign errors users meet most into what they mean.
+func explain(msg string) string {
+	switch {
+	case strings.Contains(msg, "offline verification failed"):
+		return "no transparency log entry, and the authority requires one (tlog: require)"
+	case strings.HasPrefix(msg, "invalid or missing digest in claim: "):
+		return "the signed payload names another image digest (" + strings.TrimPrefix(msg, "invalid or missing digest in claim: ") + "): a signature copied from another image"
+	case strings.Contains(msg, "no matching subject digest found"):
+		return "the signed statement is about another image digest"
+	}
+	return msg
 }
 
 // reason renders "HEAD (N things found, none matched: why; why)".

@@ -74,7 +74,7 @@ func TestVerifyBothFormats(t *testing.T) {
 			{"bundle signature", signedBundle, nil, "", verify.FormatBundle},
 			{"unsigned", unsigned, nil, "no signature verified by key release-key (no signatures found)", ""},
 			{"signed by another key", byOther, nil, "(2 signatures found, none matched", ""},
-			{"signature of another digest", victim, nil, "invalid or missing digest in claim", ""},
+			{"signature of another digest", victim, nil, "a signature copied from another image", ""},
 			{"legacy attestation", attLegacy, []string{provenance}, "", verify.FormatLegacy},
 			{"bundle attestation", attBundle, []string{provenance}, "", verify.FormatBundle},
 			{"attestation missing", signedLegacy, []string{provenance}, "no https://slsa.dev/provenance/v1 attestation verified by key release-key (no attestations found)", ""},

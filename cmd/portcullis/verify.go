@@ -1,0 +1,37 @@
+package main
+
+import (
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portcullis-dev/portcullis/preflight"
+)
+
+func verifyCommand(exit *int) *cobra.Command {
+	var o preflight.Options
+	cmd := &cobra.Command{
+		Use:   "verify --policy FILE|DIR (-f MANIFEST|DIR|- ... | --image REF ...)",
+		Short: "Tell, before deploying, what the cluster's image policies will say",
+		Long: `verify runs the admission engine on manifests or images. It exits 0 when everything
+would be admitted, 1 when anything would be denied, and 2 for bad input or usage.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Stdin, o.Stdout, o.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			o.Version = version
+			*exit = preflight.Run(cmd.Context(), o)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&o.Policies, "policy", nil, "ClusterImagePolicy, ImagePolicy or TrustRoot YAML file or directory (repeatable)")
+	f.StringArrayVarP(&o.Manifests, "filename", "f", nil, "manifest file or directory, or - for stdin (repeatable)")
+	f.StringArrayVar(&o.Images, "image", nil, "image reference to verify (repeatable)")
+	f.StringVarP(&o.Namespace, "namespace", "n", "default", "namespace of objects that do not set one")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or sarif")
+	f.BoolVar(&o.Pin, "pin", false, "rewrite the manifests with every image pinned to its digest")
+	f.StringVar(&o.TrustRoot, "trust-root", "", "Sigstore trusted_root.json to use instead of the embedded public-good root")
+	f.StringVar(&o.NoMatch, "no-match", "warn", "what to do with images no policy covers: deny, warn or allow")
+	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "deadline for all registry work")
+	return cmd
+}
