@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/tooltest"
+)
+
+// portcullis builds the command once into a temporary directory.
+func portcullis(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "portcullis")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/portcullis")
+	cmd.Dir = tooltest.Root(t)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building portcullis: %v\n%s", err, b)
+	}
+	return out
+}
+
+// distribution starts the distribution registry (no referrers API) on a free loopback port and
+// returns its host:port. It stops when the test ends.
+func distribution(t *testing.T) string {
+	t.Helper()
+	bin := tooltest.Binary(t, "registry")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)), 0o644)
+	cmd := exec.Command(bin, "serve", cfg)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+	}
+	t.Fatalf("distribution registry did not start:\n%s", logs.String())
+	return ""
+}
+
+// cosign runs the real cosign CLI in dir, with an empty key password.
+func cosign(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(tooltest.Binary(t, "cosign"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"))
+	b, err := cmd.CombinedOutput()
+	return string(b), err
+}
+
+func mustCosign(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	if out, err := cosign(t, dir, args...); err != nil {
+		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
