@@ -15,6 +15,9 @@ type glob struct {
 	pattern string // as normalized, e.g. index.docker.io/library/*
 	host    string // the literal registry, or "" when the first segment has a wildcard
 	re      *regexp.Regexp
+	// literals are the runs between wildcards: a cheap test that rejects most repositories
+	// before the regexp runs.
+	literals []string
 }
 
 var globChars = regexp.MustCompile(`^[a-z0-9._:/*-]+$`)
@@ -43,7 +46,7 @@ func compileGlob(raw string) (glob, error) {
 	if err != nil {
 		return glob{}, fmt.Errorf("glob %q: %w", raw, err)
 	}
-	return glob{pattern: p, host: host, re: re}, nil
+	return glob{pattern: p, host: host, re: re, literals: strings.FieldsFunc(p, func(r rune) bool { return r == '*' })}, nil
 }
 
 func normalizeGlob(p string) string {
@@ -78,4 +81,14 @@ func globToRegexp(p string) string {
 	return b.String()
 }
 
-func (g glob) match(repo string) bool { return g.re.MatchString(repo) }
+func (g glob) match(repo string) bool {
+	for i, lit := range g.literals {
+		switch {
+		case i == 0 && !strings.HasPrefix(g.pattern, "*") && !strings.HasPrefix(repo, lit),
+			i == len(g.literals)-1 && !strings.HasSuffix(g.pattern, "*") && !strings.HasSuffix(repo, lit),
+			!strings.Contains(repo, lit):
+			return false
+		}
+	}
+	return g.re.MatchString(repo)
+}

@@ -1,0 +1,47 @@
+package verify_test
+
+import (
+	"testing"
+
+	"github.com/portcullis-dev/portcullis/internal/sigtest"
+	"github.com/portcullis-dev/portcullis/verify"
+)
+
+// BenchmarkVerify verifies one signed image against an in-process registry: cold, with a new
+// Client (and so empty caches) each time, and warm, where the registry material is cached and
+// only the cryptography runs.
+func BenchmarkVerify(b *testing.B) {
+	for _, format := range []string{verify.FormatLegacy, verify.FormatBundle} {
+		reg := sigtest.NewRegistry(b, true)
+		key := sigtest.NewKey(b)
+		d := reg.PushRandom(b, "app:1")
+		if format == verify.FormatLegacy {
+			key.SignLegacy(b, d)
+		} else {
+			key.SignBundle(b, d)
+		}
+		pk, err := verify.ParsePublicKey(key.PEM)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := &verify.Authority{Name: "k", Key: pk}
+		b.Run(format+"/cold", func(b *testing.B) {
+			for b.Loop() {
+				c, _ := verify.New()
+				s, _ := c.Session(b.Context(), nil)
+				if _, err := s.Verify(d, a); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(format+"/warm", func(b *testing.B) {
+			c, _ := verify.New()
+			for b.Loop() {
+				s, _ := c.Session(b.Context(), nil)
+				if _, err := s.Verify(d, a); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
