@@ -45,6 +45,11 @@ func Compile(src Sources) *Set {
 		roots[tr.Name] = compileTrustRoot(tr)
 	}
 	s := newSet()
+	for name, r := range roots {
+		if r.err != nil {
+			s.rootErrs[name] = r.err
+		}
+	}
 	cps := append([]v1alpha1.ClusterImagePolicy(nil), src.ClusterPolicies...)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Name < cps[j].Name })
 	for _, cp := range cps {

@@ -46,6 +46,10 @@ type Request struct {
 	Keychain authn.Keychain
 	// ResolveAll resolves the digest of images no policy covers too, for pinning.
 	ResolveAll bool
+	// RequirePinned denies an image written without a digest when an enforcing policy pins
+	// images (mutateDigest): the validating webhook's check that no later mutation swapped an
+	// image in after the mutating webhook pinned it.
+	RequirePinned bool
 }
 
 // ImageRef is one image of the object and where it is used.

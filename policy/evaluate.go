@@ -55,7 +55,25 @@ func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req 
 		d.Pin = d.Pin || p.MutateDigest
 		d.Policies = append(d.Policies, r)
 	}
+	if req.RequirePinned && img.Digest == "" {
+		if p := pinning(pols); p != nil {
+			d.Allowed = false
+			d.Reasons = append(d.Reasons, fmt.Sprintf("not pinned to a digest, which policy %s requires (mutateDigest): "+
+				"Portcullis's mutating webhook pins every image it admits, so a later mutation changed it or the mutating webhook is not registered; "+
+				"to fix: write the image as tag@digest (portcullis verify --pin)", p.ID()))
+		}
+	}
 	return d
+}
+
+// pinning returns the first enforcing policy that pins images, or nil.
+func pinning(pols []*Policy) *Policy {
+	for _, p := range pols {
+		if p.MutateDigest && p.Mode == v1alpha1.ModeEnforce {
+			return p
+		}
+	}
+	return nil
 }
 
 // noPolicy applies the noMatch action to an image no policy covers.
@@ -93,7 +111,7 @@ func finish(r PolicyResult) PolicyResult {
 
 func errored(p *Policy, err error) PolicyResult {
 	r := newResult(p)
-	r.Result, r.Reasons = Error, []string{err.Error()}
+	r.Result, r.Reasons = Error, []string{err.Error() + "; to fix: make sure the registry answers and the pod's imagePullSecrets grant access to it"}
 	return finish(r)
 }
 
@@ -101,7 +119,7 @@ func errored(p *Policy, err error) PolicyResult {
 func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, img *Image, digest name.Digest, in *regoBase) PolicyResult {
 	r := newResult(p)
 	if p.Err != nil {
-		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error()}
+		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error() + "; to fix: correct the " + p.Kind + " (its Ready condition says the same)"}
 		return finish(r)
 	}
 	o, err := e.verdicts.Get(digest.String()+"|"+p.key, func() (*outcome, bool, error) {

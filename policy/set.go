@@ -7,6 +7,7 @@ type Set struct {
 	all        []*Policy
 	cluster    *index
 	namespaced map[string]*index
+	rootErrs   map[string]error
 }
 
 // index finds the policies whose globs may match a repository: globs with a literal registry
@@ -16,7 +17,12 @@ type index struct {
 	wild   []*Policy
 }
 
-func newSet() *Set { return &Set{cluster: newIndex(), namespaced: map[string]*index{}} }
+func newSet() *Set {
+	return &Set{cluster: newIndex(), namespaced: map[string]*index{}, rootErrs: map[string]error{}}
+}
+
+// TrustRootErr returns why the named TrustRoot could not be used, or nil.
+func (s *Set) TrustRootErr(name string) error { return s.rootErrs[name] }
 
 func newIndex() *index { return &index{byHost: map[string][]*Policy{}} }
 

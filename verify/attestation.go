@@ -76,11 +76,11 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 	}
 	if missing := missingTypes(a.Attestations, res.Attestations); len(missing) > 0 {
 		head := fmt.Sprintf("no %s attestation verified by key %s", strings.Join(missing, ", "), a.Name)
+		hint := "attest the image digest with the key of authority " + a.Name + " (cosign attest --key --type " + missing[0] + ")"
 		if len(res.Attestations) > 0 {
-			head += " (verified only: " + strings.Join(typesOf(res.Attestations), ", ") + ")"
-			return nil, &Failure{Reason: head}
+			return nil, &Failure{Reason: head + " (verified only: " + strings.Join(typesOf(res.Attestations), ", ") + ")", Hint: hint}
 		}
-		return nil, &Failure{Reason: t.reason(head, "attestation")}
+		return nil, &Failure{Reason: t.reason(head, "attestation"), Hint: hint}
 	}
 	return res, nil
 }

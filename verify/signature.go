@@ -67,7 +67,8 @@ func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Res
 		res.Signatures = append(res.Signatures, Signature{Signer: keySigner(a), Format: FormatBundle})
 	}
 	if len(res.Signatures) == 0 {
-		return nil, &Failure{Reason: t.reason("no signature verified by key "+a.Name, "signature")}
+		return nil, &Failure{Reason: t.reason("no signature verified by key "+a.Name, "signature"),
+			Hint: "sign the image digest with the key of authority " + a.Name + " (cosign sign --key)"}
 	}
 	return res, nil
 }

@@ -60,3 +60,30 @@ func TestImagesRejectsMalformedSpecs(t *testing.T) {
 		}
 	}
 }
+
+func TestPullCredentials(t *testing.T) {
+	dep := map[string]any{"kind": "Deployment", "spec": map[string]any{"template": map[string]any{"spec": map[string]any{
+		"serviceAccountName": "builder", "imagePullSecrets": []any{map[string]any{"name": "regcred"}, map[string]any{"name": "other"}}}}}}
+	sa, secrets := PullCredentials(dep)
+	if sa != "builder" || strings.Join(secrets, ",") != "regcred,other" {
+		t.Fatalf("PullCredentials = %s, %v", sa, secrets)
+	}
+	if sa, secrets := PullCredentials(map[string]any{"kind": "Pod", "spec": map[string]any{}}); sa != "default" || secrets != nil {
+		t.Fatalf("defaults = %s, %v", sa, secrets)
+	}
+}
+
+func TestSameImages(t *testing.T) {
+	a := []Image{{Source: "c", Path: []string{"spec", "containers", "0", "image"}, Image: "x"}}
+	b := []Image{{Source: "c", Path: []string{"spec", "containers", "0", "image"}, Image: "x"}}
+	if !SameImages(a, b) {
+		t.Fatal("same images reported different")
+	}
+	b[0].Image = "y"
+	if SameImages(a, b) {
+		t.Fatal("a changed image reported the same")
+	}
+	if SameImages(a, append(b, b[0])) {
+		t.Fatal("an added image reported the same")
+	}
+}

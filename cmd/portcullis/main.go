@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string) int {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(verifyCommand(&exit), versionCommand())
+	root.AddCommand(verifyCommand(&exit), webhookCommand(), versionCommand())
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "portcullis: %v\n", err)

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/webhook"
+)
+
+func webhookCommand() *cobra.Command {
+	var (
+		o          webhook.Options
+		kubeconfig string
+		noMatch    string
+		logLevel   string
+	)
+	cmd := &cobra.Command{
+		Use:   "webhook",
+		Short: "Serve the mutating and validating admission webhooks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.NoMatch, err = policy.ParseNoMatch(noMatch); err != nil {
+				return err
+			}
+			var level zapcore.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level %q: %w", logLevel, err)
+			}
+			o.Log = zap.New(zap.JSONEncoder(), zap.Level(level))
+			ctrl.SetLogger(o.Log)
+			cfg, err := restConfig(kubeconfig)
+			if err != nil {
+				return err
+			}
+			return webhook.Run(cmd.Context(), cfg, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster configuration when empty")
+	f.IntVar(&o.Port, "port", 9443, "port serving /mutate and /validate over TLS")
+	f.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key")
+	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "address serving /metrics; 0 turns it off")
+	f.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "address serving /healthz and /readyz")
+	f.StringVar(&noMatch, "no-match", "warn", "what to do with images no policy covers: deny, warn or allow")
+	f.StringVar(&o.RegisterURL, "register-url", "", "out of cluster: https URL the API server reaches this process at; generates a certificate and registers the webhook configurations")
+	f.StringVar(&o.InstallNamespace, "install-namespace", envOr("POD_NAMESPACE", "portcullis-system"), "namespace Portcullis runs in: excluded from admission, and home of ClusterImagePolicy key Secrets")
+	f.Int32Var(&o.TimeoutSeconds, "timeout-seconds", 10, "the webhooks' timeoutSeconds; each admission gives up before it")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" {
+		return ctrl.GetConfig()
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,170 @@
+// Package envtesting starts what webhook tests run against: a real kube-apiserver and etcd
+// (envtest, with binaries built from the module proxy), Portcullis's CRDs, and the webhook
+// process itself, registered out of cluster exactly as `portcullis webhook --register-url` does.
+package envtesting
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/portcullis-dev/portcullis/internal/tooltest"
+	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/webhook"
+)
+
+// Cluster is a running API server with Portcullis registered in it.
+type Cluster struct {
+	Config *rest.Config
+	Client client.Client
+	// URL is where the webhook serves /mutate and /validate; ProbeURL serves /readyz.
+	URL, ProbeURL string
+	// Warnings are the admission warnings the API server passed on, in order.
+	Warnings *Warnings
+	stop     func()
+}
+
+// Warnings records the Warning headers the API server returns.
+type Warnings struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (w *Warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, text)
+}
+
+// Take returns the warnings seen since the last Take.
+func (w *Warnings) Take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.list
+	w.list = nil
+	return out
+}
+
+// Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
+// address are chosen here), and stops both when the test ends.
+func Start(t *testing.T, opts webhook.Options) *Cluster {
+	t.Helper()
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: tooltest.Assets(t),
+		CRDDirectoryPaths:     []string{filepath.Join(tooltest.Root(t), "charts/portcullis/crds")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("starting kube-apiserver and etcd: %v", err)
+	}
+	port, probe := freePort(t), freePort(t)
+	opts.Port = port
+	opts.RegisterURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probe)
+	opts.MetricsAddr = "0"
+	if opts.TimeoutSeconds == 0 {
+		opts.TimeoutSeconds = 10
+	}
+	if opts.NoMatch == "" {
+		opts.NoMatch = policy.NoMatchWarn
+	}
+	if opts.InstallNamespace == "" {
+		opts.InstallNamespace = "portcullis-system"
+	}
+	if opts.Log.GetSink() == nil {
+		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 0})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- webhook.Run(ctx, cfg, opts) }()
+	c := &Cluster{Config: cfg, URL: opts.RegisterURL, ProbeURL: "http://" + opts.ProbeAddr, Warnings: &Warnings{}}
+	c.stop = func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("webhook: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("webhook did not stop")
+		}
+		env.Stop()
+	}
+	t.Cleanup(c.stop)
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.WarningHandler = c.Warnings
+	scheme, err := webhook.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Client, err = client.New(wcfg, client.Options{Scheme: scheme}); err != nil {
+		t.Fatal(err)
+	}
+	c.waitReady(t, done)
+	return c
+}
+
+// waitReady waits for /readyz and for the webhook configurations to be registered.
+func (c *Cluster) waitReady(t testing.TB, done chan error) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for ; time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("webhook stopped: %v", err)
+		default:
+		}
+		resp, err := http.Get(c.ProbeURL + "/readyz")
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && c.registered(t) {
+			return
+		}
+	}
+	t.Fatal("webhook did not become ready")
+}
+
+func (c *Cluster) registered(t testing.TB) bool {
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(admissionGVK)
+	if err := c.Client.List(context.Background(), &list); err != nil {
+		return false
+	}
+	return len(list.Items) > 0
+}
+
+// Namespace creates a namespace with labels and returns its name.
+func (c *Cluster) Namespace(t testing.TB, name string, labels map[string]string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	if err := c.Client.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating namespace %s: %v", name, err)
+	}
+	return name
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,112 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/workload"
+)
+
+// Handler serves one of the two webhooks. The mutating one pins images to digests; the
+// validating one gives the final verdict on the object as it will be stored.
+type Handler struct {
+	Engine *policy.Engine
+	// Mutate selects the mutating webhook; otherwise validating.
+	Mutate bool
+	// Clientset reads pull secrets and service accounts; nil pulls anonymously.
+	Clientset kubernetes.Interface
+	// Deadline bounds each admission, and is shorter than the webhook's timeoutSeconds so a
+	// slow registry gives our reason, not the API server's timeout.
+	Deadline time.Duration
+	Log      logr.Logger
+}
+
+var _ admission.Handler = (*Handler)(nil)
+
+// Handle implements admission.Handler.
+func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	switch req.Operation {
+	case admissionv1.Create, admissionv1.Update:
+	default:
+		return admission.Allowed("Portcullis judges only CREATE and UPDATE")
+	}
+	if req.SubResource != "" && req.SubResource != "ephemeralcontainers" {
+		return admission.Allowed("subresource " + req.SubResource + " carries no images")
+	}
+	obj, imgs, err := decode(req.Object.Raw, req.Kind.Kind)
+	if err != nil {
+		return admission.Denied(fmt.Sprintf("Portcullis cannot read this %s: %v", req.Kind.Kind, err))
+	}
+	if req.Operation == admissionv1.Update {
+		if _, old, err := decode(req.OldObject.Raw, req.Kind.Kind); err == nil && workload.SameImages(old, imgs) {
+			return admission.Allowed("no image changed")
+		}
+	}
+	if len(imgs) == 0 {
+		return admission.Allowed("no images")
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.Deadline)
+	defer cancel()
+	sa, secrets := workload.PullCredentials(obj)
+	preq := &policy.Request{
+		Namespace:     req.Namespace,
+		Object:        obj,
+		Operation:     string(req.Operation),
+		UserInfo:      policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
+		Keychain:      podKeychain(ctx, h.Clientset, h.Log, req.Namespace, sa, secrets),
+		RequirePinned: !h.Mutate,
+	}
+	for _, im := range imgs {
+		preq.Images = append(preq.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
+	}
+	dec := h.Engine.Decide(ctx, preq)
+	return respond(dec, imgs, h.Mutate)
+}
+
+// decode reads an object of kind and its images.
+func decode(raw []byte, kind string) (map[string]any, []workload.Image, error) {
+	if len(raw) == 0 {
+		return nil, nil, fmt.Errorf("the request carries no object")
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, nil, fmt.Errorf("decoding: %w", err)
+	}
+	if k, _ := obj["kind"].(string); k == "" {
+		obj["kind"] = kind // the API server always sets it; a hand-made review might not
+	} else if k != kind {
+		return nil, nil, fmt.Errorf("the object is a %s, the request says %s", k, kind)
+	}
+	imgs, err := workload.Images(obj)
+	return obj, imgs, err
+}
+
+// respond turns a Decision into an admission response: a denial with every reason, or an
+// allowance with the pinning patch (mutating) and the warnings.
+func respond(dec *policy.Decision, imgs []workload.Image, mutate bool) admission.Response {
+	if !dec.Allowed {
+		return admission.Denied("Portcullis denied it: " + strings.Join(dec.Denials(), "; ")).WithWarnings(dec.Warnings()...)
+	}
+	var patches []jsonpatch.JsonPatchOperation
+	if mutate {
+		for i, im := range dec.Images {
+			if pinned := im.Pinned(); pinned != "" {
+				patches = append(patches, jsonpatch.NewOperation("replace", imgs[i].Pointer(), pinned))
+			}
+		}
+	}
+	if len(patches) == 0 {
+		return admission.Allowed("").WithWarnings(dec.Warnings()...)
+	}
+	return admission.Patched("", patches...).WithWarnings(dec.Warnings()...)
+}

@@ -1,0 +1,141 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/policy"
+)
+
+// resync recompiles the policies this often even without a change, to pick up a rotated key
+// in a Secret that a policy refers to.
+const resync = 10 * time.Minute
+
+// Policies keeps the Engine's policy set in step with the cluster's ClusterImagePolicies,
+// ImagePolicies and TrustRoots (read through informers), and reports each one's Ready condition.
+type Policies struct {
+	Client client.Client
+	// Secrets reads the Secrets that key.secretRef names, uncached: Portcullis does not watch
+	// every Secret in the cluster.
+	Secrets          client.Reader
+	Engine           *policy.Engine
+	InstallNamespace string
+	Log              logr.Logger
+
+	synced atomic.Bool
+}
+
+// key is the one work item: any change recompiles the whole set, which stays immutable.
+var key = reconcile.Request{NamespacedName: types.NamespacedName{Name: "policies"}}
+
+// SetupWithManager watches the three kinds and compiles once the caches have synced.
+func (p *Policies) SetupWithManager(mgr ctrl.Manager) error {
+	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{key}
+	})
+	return ctrl.NewControllerManagedBy(mgr).Named("policies").
+		Watches(&v1alpha1.ClusterImagePolicy{}, all).
+		Watches(&v1alpha1.ImagePolicy{}, all).
+		Watches(&v1alpha1.TrustRoot{}, all).
+		WithOptions(controllerOptions()).
+		Complete(p)
+}
+
+// Synced reports whether the first policy set has been compiled from synced informers; until
+// then the webhook is not ready.
+func (p *Policies) Synced() bool { return p.synced.Load() }
+
+// Reconcile recompiles every policy and publishes the new set.
+func (p *Policies) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
+	var cips v1alpha1.ClusterImagePolicyList
+	var ips v1alpha1.ImagePolicyList
+	var trs v1alpha1.TrustRootList
+	for _, l := range []client.ObjectList{&cips, &ips, &trs} {
+		if err := p.Client.List(ctx, l); err != nil {
+			return reconcile.Result{}, fmt.Errorf("listing policies: %w", err)
+		}
+	}
+	set := policy.Compile(policy.Sources{
+		ClusterPolicies:  cips.Items,
+		Policies:         ips.Items,
+		TrustRoots:       trs.Items,
+		SecretKey:        p.secretKey(ctx),
+		InstallNamespace: p.InstallNamespace,
+	})
+	p.Engine.SetPolicies(set)
+	p.synced.Store(true)
+	p.Log.Info("policies compiled", "clusterImagePolicies", len(cips.Items), "imagePolicies", len(ips.Items), "trustRoots", len(trs.Items))
+	return reconcile.Result{RequeueAfter: resync}, p.report(ctx, set, &cips, &ips, &trs)
+}
+
+func (p *Policies) secretKey(ctx context.Context) func(ns, name, key string) ([]byte, error) {
+	return func(ns, name, key string) ([]byte, error) {
+		var s corev1.Secret
+		if err := p.Secrets.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
+			return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+		}
+		v, ok := s.Data[key]
+		if !ok {
+			return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
+		}
+		return v, nil
+	}
+}
+
+// report writes each object's Ready condition where it changed.
+func (p *Policies) report(ctx context.Context, set *policy.Set, cips *v1alpha1.ClusterImagePolicyList, ips *v1alpha1.ImagePolicyList, trs *v1alpha1.TrustRootList) error {
+	errs := map[string]error{}
+	for _, c := range set.Policies() {
+		errs[c.Kind+"/"+c.ID()] = c.Err
+	}
+	var firstErr error
+	update := func(obj client.Object, status *v1alpha1.PolicyStatus, err error) {
+		if e := p.setReady(ctx, obj, status, err); e != nil && firstErr == nil {
+			firstErr = e
+		}
+	}
+	for i := range cips.Items {
+		o := &cips.Items[i]
+		update(o, &o.Status, errs[policy.KindCluster+"/"+o.Name])
+	}
+	for i := range ips.Items {
+		o := &ips.Items[i]
+		update(o, &o.Status, errs[policy.KindNamespaced+"/"+o.Namespace+"/"+o.Name])
+	}
+	for i := range trs.Items {
+		o := &trs.Items[i]
+		update(o, &o.Status, set.TrustRootErr(o.Name))
+	}
+	return firstErr
+}
+
+func (p *Policies) setReady(ctx context.Context, obj client.Object, status *v1alpha1.PolicyStatus, err error) error {
+	cond := metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Compiled", Message: "compiled and in use", ObservedGeneration: obj.GetGeneration()}
+	if err != nil {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "CompileError", err.Error()+"; images it covers are denied"
+	}
+	before := status.DeepCopy()
+	status.ObservedGeneration = obj.GetGeneration()
+	meta.SetStatusCondition(&status.Conditions, cond)
+	if before.ObservedGeneration == status.ObservedGeneration && meta.IsStatusConditionPresentAndEqual(before.Conditions, "Ready", cond.Status) &&
+		meta.FindStatusCondition(before.Conditions, "Ready").Message == cond.Message {
+		return nil
+	}
+	if err := p.Client.Status().Update(ctx, obj); err != nil {
+		return fmt.Errorf("updating status of %s: %w", obj.GetName(), err)
+	}
+	return nil
+}
