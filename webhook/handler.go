@@ -37,8 +37,11 @@ var _ admission.Handler = (*Handler)(nil)
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	switch req.Operation {
 	case admissionv1.Create, admissionv1.Update:
-	default:
+	case admissionv1.Delete, admissionv1.Connect:
 		return admission.Allowed("Portcullis judges only CREATE and UPDATE")
+	default:
+		// What the API server never sends: a review without a request, or of another version.
+		return admission.Denied(fmt.Sprintf("Portcullis cannot read this AdmissionReview: operation %q is not CREATE, UPDATE, DELETE or CONNECT", req.Operation))
 	}
 	if req.SubResource != "" && req.SubResource != "ephemeralcontainers" {
 		return admission.Allowed("subresource " + req.SubResource + " carries no images")

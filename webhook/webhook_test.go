@@ -227,6 +227,8 @@ func TestWebhook(t *testing.T) {
 		denied(t, w.Client.Create(ctx, pod(w.Namespace(t, "not-ignored", map[string]string{webhook.IgnoreLabel: "false"}), "web", img)), "image "+img)
 	})
 
+	t.Run("the CLI and the webhook agree", func(t *testing.T) { testParity(t, w) })
+
 	t.Run("a broken policy reports Ready=False and denies what it covers", func(t *testing.T) {
 		ns := w.Namespace(t, "broken", nil)
 		img, _ := w.image(t, "broken/app:1", w.keyA)
