@@ -56,7 +56,7 @@ test: tools k8s vet
 	go test $(GOTEST_FLAGS) ./...
 
 ## demo: sign, verify and deny, on real registries
-demo: $(BIN)/portcullis $(BIN)/cosign
+demo: $(BIN)/portcullis $(BIN)/cosign k8s $(BIN)/k8s/kubectl
 	go run ./test/demo
 
 ## bench: the Go benchmarks

@@ -120,7 +120,7 @@ func TestRecordedSignatures(t *testing.T) {
 	}{
 		{"dir-img-cosign-valid", "cosign.pub", false, ""},
 		{"dir-img-cosign-valid", "cosign.pub", true, "no transparency log entry"},
-		{"dir-img-cosign-valid", "cosign2.pub", false, "invalid signature"},
+		{"dir-img-cosign-valid", "cosign2.pub", false, "signed by another key"},
 		{"dir-img-cosign-valid-2", "cosign.pub", false, ""},
 		{"dir-img-cosign-valid-with-tag", "cosign.pub", false, ""},
 		{"dir-img-cosign-mixed", "cosign.pub", false, ""},
@@ -129,7 +129,7 @@ func TestRecordedSignatures(t *testing.T) {
 		{"dir-img-cosign-other-attachment", "cosign.pub", false, "none matched"},
 		{"dir-img-cosign-key-rekor-valid", "cosign2.pub", false, ""},
 		{"dir-img-cosign-key-rekor-valid", "cosign2.pub", true, ""},
-		{"dir-img-cosign-key-rekor-valid", "cosign.pub", false, "invalid signature"},
+		{"dir-img-cosign-key-rekor-valid", "cosign.pub", false, "signed by another key"},
 	}
 	for _, tt := range tests {
 		name := tt.dir + "/" + tt.key + map[bool]string{true: "/tlog-required", false: "/tlog-ignored"}[tt.tlog]

@@ -27,6 +27,10 @@ func explain(msg string) string {
 		return "no transparency log entry, and the authority requires one (tlog: require)"
 	case strings.HasPrefix(msg, "invalid or missing digest in claim: "):
 		return "the signed payload names another image digest (" + strings.TrimPrefix(msg, "invalid or missing digest in claim: ") + "): a signature copied from another image"
+	case strings.Contains(msg, "invalid signature when validating ASN.1 encoded signature"),
+		strings.Contains(msg, "accepted signatures do not match threshold"),
+		strings.Contains(msg, "verification error"):
+		return "signed by another key"
 	case strings.Contains(msg, "no matching subject digest found"):
 		return "the signed statement is about another image digest"
 	}

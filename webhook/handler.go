@@ -95,21 +95,23 @@ func decode(raw []byte, kind string) (map[string]any, []workload.Image, error) {
 }
 
 // respond turns a Decision into an admission response: a denial with every reason, or an
-// allowance with the pinning patch (mutating) and the warnings.
+// allowance with the pinning patch (mutating) or the warnings (validating, which sees the object
+// as it will be stored, so each warning is given once).
 func respond(dec *policy.Decision, imgs []workload.Image, mutate bool) admission.Response {
 	if !dec.Allowed {
-		return admission.Denied("Portcullis denied it: " + strings.Join(dec.Denials(), "; ")).WithWarnings(dec.Warnings()...)
+		return admission.Denied("Portcullis denied it: " + strings.Join(dec.Denials(), "; "))
+	}
+	if !mutate {
+		return admission.Allowed("").WithWarnings(dec.Warnings()...)
 	}
 	var patches []jsonpatch.JsonPatchOperation
-	if mutate {
-		for i, im := range dec.Images {
-			if pinned := im.Pinned(); pinned != "" {
-				patches = append(patches, jsonpatch.NewOperation("replace", imgs[i].Pointer(), pinned))
-			}
+	for i, im := range dec.Images {
+		if pinned := im.Pinned(); pinned != "" {
+			patches = append(patches, jsonpatch.NewOperation("replace", imgs[i].Pointer(), pinned))
 		}
 	}
 	if len(patches) == 0 {
-		return admission.Allowed("").WithWarnings(dec.Warnings()...)
+		return admission.Allowed("")
 	}
-	return admission.Patched("", patches...).WithWarnings(dec.Warnings()...)
+	return admission.Patched("", patches...)
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// demo holds what the script drives: the binaries, a scratch directory, the registry and the
+// cluster's kubeconfig.
+type demo struct {
+	bin, dir, host, kubeconfig string
+}
+
+// startWebhook runs `portcullis webhook` out of cluster and waits until it is ready and
+// registered; the returned function stops it, and it unregisters itself.
+func (d *demo) startWebhook() (func(), error) {
+	port, probe := freePort(), freePort()
+	args := []string{"webhook", "--kubeconfig", d.kubeconfig, "--port", fmt.Sprint(port),
+		"--register-url", fmt.Sprintf("https://127.0.0.1:%d", port), "--metrics-bind-address", "0",
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe), "--no-match", "warn", "--log-level", "error"}
+	step("The webhook, out of cluster")
+	fmt.Printf("$ portcullis %s\n", strings.Join(args, " "))
+	cmd := exec.Command(filepath.Join(d.bin, "portcullis"), args...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cmd.ProcessState != nil {
+			break
+		}
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && d.quiet("get", "validatingwebhookconfiguration", "portcullis") == nil {
+				fmt.Println("ready, and registered as the Mutating and Validating webhook configurations \"portcullis\"")
+				return stop, nil
+			}
+		}
+	}
+	stop()
+	return nil, fmt.Errorf("the webhook did not become ready:\n%s", logs.String())
+}
+
+// kubectl runs kubectl, showing the command and everything it prints, warnings and errors too.
+func (d *demo) kubectl(args ...string) {
+	fmt.Printf("$ kubectl %s\n", d.rel(strings.Join(args, " ")))
+	cmd := exec.Command(filepath.Join(d.bin, "k8s", "kubectl"), append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			fmt.Printf("(exit %d)\n", ee.ExitCode())
+		}
+	}
+}
+
+func (d *demo) quiet(args ...string) error {
+	cmd := exec.Command(filepath.Join(d.bin, "k8s", "kubectl"), append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// portcullis runs the binary and shows the command, its output and its exit code.
+func (d *demo) portcullis(args ...string) {
+	fmt.Printf("$ portcullis %s\n", d.rel(strings.Join(args, " ")))
+	cmd := exec.Command(filepath.Join(d.bin, "portcullis"), args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+	code := 0
+	var ee *exec.ExitError
+	if err := cmd.Run(); errors.As(err, &ee) {
+		code = ee.ExitCode()
+	}
+	fmt.Printf("(exit %d)\n", code)
+}
+
+func (d *demo) cosign(args ...string) error {
+	cmd := exec.Command(filepath.Join(d.bin, "cosign"), args...)
+	cmd.Dir = d.dir
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+d.dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("cosign %s: %v\n%s", args[0], err, out)
+	}
+	return nil
+}
+
+// push pushes a random image as host/repoTag and returns it as repo@digest.
+func (d *demo) push(repoTag string) (string, error) {
+	img, err := random.Image(1024, 2)
+	if err != nil {
+		return "", err
+	}
+	ref, err := name.ParseReference(d.host + "/" + repoTag)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.Write(ref, img); err != nil {
+		return "", err
+	}
+	h, err := img.Digest()
+	if err != nil {
+		return "", err
+	}
+	return ref.Context().Digest(h.String()).String(), nil
+}
+
+func (d *demo) write(file, text string) string {
+	p := filepath.Join(d.dir, file)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func (d *demo) read(file string) string {
+	b, err := os.ReadFile(filepath.Join(d.dir, file))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func indent(s, prefix string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString(prefix + l)
+	}
+	return b.String() + "\n"
+}

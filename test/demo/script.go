@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+// script is what the demo shows, in order.
+func (d *demo) script(context.Context) error {
+	step("Images in a registry on %s, signed with the real cosign CLI", d.host)
+	for _, args := range [][]string{
+		{"generate-key-pair", "--output-key-prefix", "release"},
+		{"generate-key-pair", "--output-key-prefix", "payments"},
+		{"signing-config", "create", "--out", "sc.json"},
+	} {
+		if err := d.cosign(args...); err != nil {
+			return err
+		}
+	}
+	images := map[string]string{}
+	for _, repo := range []string{"team/api:1.0", "team/tools:latest", "vendor/agent:7"} {
+		ref, err := d.push(repo)
+		if err != nil {
+			return err
+		}
+		images[repo] = ref
+	}
+	if err := d.cosign("sign", "--key", "release.key", "--signing-config", "sc.json", "--yes", images["team/api:1.0"]); err != nil {
+		return err
+	}
+	fmt.Printf("team/api:1.0    signed by the release key (a Sigstore bundle, attached as an OCI referrer)\n")
+	fmt.Printf("team/tools      not signed\nvendor/agent:7  not signed\n")
+
+	step("Policies: team images need the release key; vendor images are only warned about")
+	d.write("policies.yaml", `apiVersion: portcullis.dev/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: release-signed}
+spec:
+  images: [{glob: "`+d.host+`/team/**"}]
+  authorities:
+  - name: release-key
+    key:
+      data: |
+`+indent(d.read("release.pub"), "        ")+`---
+apiVersion: portcullis.dev/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: vendor-watch}
+spec:
+  images: [{glob: "`+d.host+`/vendor/**"}]
+  mode: warn
+  authorities:
+  - name: release-key
+    key:
+      data: |
+`+indent(d.read("release.pub"), "        "))
+	d.kubectl("apply", "-f", d.dir+"/policies.yaml")
+	d.kubectl("create", "namespace", "web")
+	d.kubectl("create", "namespace", "payments")
+	d.kubectl("get", "clusterimagepolicies")
+
+	step("A signed Deployment is admitted, and its tag pinned to the digest that was verified")
+	d.write("web.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: web}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: `+d.host+`/team/api:1.0
+`)
+	d.kubectl("apply", "-f", d.dir+"/web.yaml")
+	d.kubectl("get", "deployment", "api", "-n", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}{\"\\n\"}")
+
+	step("An unsigned pod is denied, with its reason")
+	d.kubectl("run", "tools", "-n", "web", "--image", d.host+"/team/tools:latest")
+
+	step("A namespace policy tightens one namespace: payments also needs the payments key")
+	d.write("payments-policy.yaml", `apiVersion: portcullis.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: payments-signed, namespace: payments}
+spec:
+  images: [{glob: "`+d.host+`/team/**"}]
+  authorities:
+  - name: payments-key
+    key:
+      data: |
+`+indent(d.read("payments.pub"), "        "))
+	d.kubectl("apply", "-f", d.dir+"/payments-policy.yaml")
+	d.kubectl("get", "imagepolicies", "-n", "payments")
+	d.kubectl("run", "api", "-n", "payments", "--image", d.host+"/team/api:1.0")
+	d.kubectl("run", "api", "-n", "web", "--image", d.host+"/team/api:1.0")
+
+	step("Warn mode admits, and says why")
+	d.kubectl("run", "agent", "-n", "web", "--image", d.host+"/vendor/agent:7")
+
+	step("The same answers in CI, before anything is applied")
+	d.write("ci.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: tools, namespace: web}
+spec:
+  containers:
+  - name: tools
+    image: `+d.host+`/team/tools:latest
+`)
+	d.portcullis("verify", "--policy", d.dir+"/policies.yaml", "-f", d.dir+"/ci.yaml")
+
+	step("Stopping: the webhook unregisters itself, and the control plane and registry stop")
+	return nil
+}
