@@ -72,6 +72,7 @@ type Engine struct {
 	set         atomic.Pointer[Set]
 	noMatch     NoMatch
 	verdicts    *cache.Cache[*outcome]
+	images      *cache.Cache[*Image] // parsed references: parsing is most of a warm admission
 	parallelism int
 }
 
@@ -126,7 +127,8 @@ func NewEngine(v *verify.Client, set *Set, opts ...EngineOption) (*Engine, error
 		}
 	}
 	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism,
-		verdicts: cache.New[*outcome](o.cacheSize, o.passTTL, o.failTTL)}
+		verdicts: cache.New[*outcome](o.cacheSize, o.passTTL, o.failTTL),
+		images:   cache.New[*Image](o.cacheSize, time.Hour, 0)}
 	if set == nil {
 		set = newSet()
 	}
@@ -144,7 +146,7 @@ func (e *Engine) Policies() *Set { return e.set.Load() }
 // in the Decision, and it denies.
 func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 	set := e.set.Load()
-	sess, err := e.verifier.Session(ctx, req.Keychain)
+	sess := e.verifier.Session(ctx, req.Keychain)
 	results := map[string]*ImageDecision{}
 	for _, ref := range req.Images {
 		results[ref.Image] = nil
@@ -159,12 +161,7 @@ func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var d ImageDecision
-			if err != nil {
-				d = ImageDecision{Image: raw, Reasons: []string{err.Error()}}
-			} else {
-				d = e.image(ctx, sess, set, req, in, raw)
-			}
+			d := e.image(ctx, sess, set, req, in, raw)
 			mu.Lock()
 			results[raw] = &d
 			mu.Unlock()

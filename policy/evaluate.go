@@ -30,7 +30,10 @@ type attested struct {
 // image judges one image against every policy that covers it.
 func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req *Request, in *regoBase, raw string) ImageDecision {
 	d := ImageDecision{Image: raw}
-	img, err := ParseImage(raw)
+	img, err := e.images.Get(raw, func() (*Image, bool, error) {
+		img, err := ParseImage(raw)
+		return img, false, err
+	})
 	if err != nil {
 		d.Reasons = []string{err.Error()}
 		return d

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -44,22 +45,27 @@ func New(opts ...Option) (*Client, error) {
 // Session is the registry access of one caller, such as one admission request or one CLI run:
 // its context, its credentials, and the registry tokens they earned, reused across images.
 type Session struct {
-	c      *Client
-	ctx    context.Context
-	puller *remote.Puller
+	c   *Client
+	ctx context.Context
+	kc  authn.Keychain
+	// puller is made on the first registry request: a session answered from the caches costs
+	// nothing.
+	puller func() (*remote.Puller, error)
 }
 
 // Session starts a session with the given credentials; nil means the Client's default keychain.
 // The context bounds every registry request the session makes.
-func (c *Client) Session(ctx context.Context, kc authn.Keychain) (*Session, error) {
+func (c *Client) Session(ctx context.Context, kc authn.Keychain) *Session {
 	if kc == nil {
 		kc = c.o.keychain
 	}
-	p, err := remote.NewPuller(c.remoteOptions(ctx, kc)...)
-	if err != nil {
-		return nil, fmt.Errorf("starting registry session: %w", err)
-	}
-	return &Session{c: c, ctx: ctx, puller: p}, nil
+	return &Session{c: c, ctx: ctx, kc: kc, puller: sync.OnceValues(func() (*remote.Puller, error) {
+		p, err := remote.NewPuller(c.remoteOptions(ctx, kc)...)
+		if err != nil {
+			return nil, fmt.Errorf("starting registry session: %w", err)
+		}
+		return p, nil
+	})}
 }
 
 func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain) []remote.Option {
@@ -86,7 +92,11 @@ func (s *Session) registryError(what string, err error) error {
 
 // remote returns the options for one call in this session.
 func (s *Session) remote() []remote.Option {
-	return []remote.Option{remote.Reuse(s.puller), remote.WithContext(s.ctx)}
+	if p, err := s.puller(); err == nil {
+		return []remote.Option{remote.Reuse(p), remote.WithContext(s.ctx)}
+	}
+	// The same options, unshared: the call itself reports what is wrong with them.
+	return s.c.remoteOptions(s.ctx, s.kc)
 }
 
 // CacheStats reports hits and misses of the digest cache and the signature material caches.

@@ -104,3 +104,5 @@ func (w *world) waitCompiled(t *testing.T, obj *v1alpha1.ClusterImagePolicy) {
 	}
 	t.Fatalf("%s generation %d never compiled", obj.Name, obj.Generation)
 }
+
+func podContainer(name, img string) corev1.Container { return corev1.Container{Name: name, Image: img} }

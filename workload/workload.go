@@ -40,12 +40,15 @@ type Image struct {
 	Image string
 }
 
+// pointerEscaper escapes a JSON pointer segment (RFC 6901).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
 // Pointer returns Path as a JSON pointer (RFC 6901), for a JSONPatch.
 func (i Image) Pointer() string {
 	var b strings.Builder
 	for _, p := range i.Path {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(p))
+		b.WriteString(pointerEscaper.Replace(p))
 	}
 	return b.String()
 }

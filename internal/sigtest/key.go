@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,63 +19,83 @@ import (
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 )
 
-// Key is an ECDSA P-256 signing key, as `cosign generate-key-pair` makes.
+// Key is an ECDSA P-256 signing key, as `cosign generate-key-pair` makes. Its Write methods
+// return errors (for the load generator); the others fail the test.
 type Key struct {
 	SV signature.SignerVerifier
 	// PEM is the public key.
 	PEM []byte
 }
 
-// NewKey generates a key.
-func NewKey(t testing.TB) *Key {
+func must(t testing.TB, err error) {
 	t.Helper()
-	sv, _, err := signature.NewDefaultECDSASignerVerifier()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// GenerateKey generates a key.
+func GenerateKey() (*Key, error) {
+	sv, _, err := signature.NewDefaultECDSASignerVerifier()
+	if err != nil {
+		return nil, err
 	}
 	pub, err := sv.PublicKey()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	pem, err := cryptoutils.MarshalPublicKeyToPEM(pub)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return &Key{SV: sv, PEM: pem}
+	return &Key{SV: sv, PEM: pem}, nil
 }
 
-// SignLegacy attaches a cosign simple-signing signature of d to its `.sig` tag, as
-// `cosign sign --new-bundle-format=false` does. payloadFor, when given, is the digest the
-// payload claims (to forge a signature of another image).
+// NewKey generates a key.
+func NewKey(t testing.TB) *Key {
+	t.Helper()
+	k, err := GenerateKey()
+	must(t, err)
+	return k
+}
+
+// WriteSignature attaches a cosign simple-signing signature to d's `.sig` tag, as
+// `cosign sign --new-bundle-format=false` does, whose payload claims the digest claimed.
+func (k *Key) WriteSignature(d, claimed name.Digest) error {
+	payload, err := (&sigpayload.Cosign{Image: claimed}).MarshalJSON()
+	if err != nil {
+		return err
+	}
+	sig, err := k.SV.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		return err
+	}
+	ociSig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig))
+	if err != nil {
+		return err
+	}
+	se, err := ociremote.SignedEntity(d)
+	if err != nil {
+		return err
+	}
+	if se, err = mutate.AttachSignatureToEntity(se, ociSig); err != nil {
+		return err
+	}
+	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
+		return fmt.Errorf("writing signature of %s: %w", d, err)
+	}
+	return nil
+}
+
+// SignLegacy signs d in the legacy format. payloadFor, when given, is the digest the payload
+// claims (to forge a signature of another image).
 func (k *Key) SignLegacy(t testing.TB, d name.Digest, payloadFor ...name.Digest) {
 	t.Helper()
 	claimed := d
 	if len(payloadFor) > 0 {
 		claimed = payloadFor[0]
 	}
-	payload, err := (&sigpayload.Cosign{Image: claimed}).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := k.SV.SignMessage(bytes.NewReader(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ociSig, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err := ociremote.SignedEntity(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err = mutate.AttachSignatureToEntity(se, ociSig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
-		t.Fatalf("writing signature of %s: %v", d, err)
-	}
+	must(t, k.WriteSignature(d, claimed))
 }
 
 // Statement returns an in-toto statement about d.
@@ -89,56 +110,53 @@ func Statement(t testing.TB, d name.Digest, predicateType string, predicate any)
 		st["predicate"] = predicate
 	}
 	b, err := json.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	return b
 }
 
-func (k *Key) envelope(t testing.TB, statement []byte) []byte {
-	t.Helper()
-	env, err := dsse.WrapSigner(k.SV, types.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
+func (k *Key) envelope(statement []byte) ([]byte, error) {
+	return dsse.WrapSigner(k.SV, types.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
 }
 
 // AttestLegacy attaches a DSSE attestation to d's `.att` tag, as `cosign attest
 // --new-bundle-format=false` does.
 func (k *Key) AttestLegacy(t testing.TB, d name.Digest, statement []byte) {
 	t.Helper()
-	att, err := static.NewAttestation(k.envelope(t, statement))
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, err := k.envelope(statement)
+	must(t, err)
+	att, err := static.NewAttestation(env)
+	must(t, err)
 	se, err := ociremote.SignedEntity(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
 	se, err = mutate.AttachAttestationToEntity(se, att)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteAttestations(d.Repository, se); err != nil {
-		t.Fatalf("writing attestation of %s: %v", d, err)
-	}
+	must(t, err)
+	must(t, ociremote.WriteAttestations(d.Repository, se))
 }
 
-// AttestBundle attaches statement as a Sigstore bundle referrer of d, as cosign v3 does.
-func (k *Key) AttestBundle(t testing.TB, d name.Digest, predicateType string, statement []byte) {
-	t.Helper()
+// WriteBundle attaches statement as a Sigstore bundle referrer of d, as cosign v3 does.
+func (k *Key) WriteBundle(d name.Digest, predicateType string, statement []byte) error {
 	pub, err := k.SV.PublicKey()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	b, err := cbundle.MakeNewBundle(pub, nil, statement, k.envelope(t, statement), k.PEM, nil)
+	env, err := k.envelope(statement)
 	if err != nil {
-		t.Fatal(err)
+		return err
+	}
+	b, err := cbundle.MakeNewBundle(pub, nil, statement, env, k.PEM, nil)
+	if err != nil {
+		return err
 	}
 	if err := ociremote.WriteAttestationNewBundleFormat(d, b, predicateType); err != nil {
-		t.Fatalf("writing bundle for %s: %v", d, err)
+		return fmt.Errorf("writing bundle for %s: %w", d, err)
 	}
+	return nil
+}
+
+// AttestBundle attaches statement as a Sigstore bundle referrer of d.
+func (k *Key) AttestBundle(t testing.TB, d name.Digest, predicateType string, statement []byte) {
+	t.Helper()
+	must(t, k.WriteBundle(d, predicateType, statement))
 }
 
 // SignBundle attaches a bundle-format signature of d: a DSSE statement of cosign's sign

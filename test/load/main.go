@@ -1,0 +1,60 @@
+// Command load measures the admission path as the API server drives it: real AdmissionReviews
+// posted over HTTPS on loopback to Portcullis's webhook handler, backed by a real registry that
+// counts the requests it serves. `make bench` runs it.
+//
+// It prints, for a pod of -images images:
+//   - warm throughput and client-side p50/p95/p99 (every verdict cached), and the handler's own
+//     p50/p95/p99;
+//   - registry requests per admission, cold (empty caches) and warm;
+//   - the cold admission time of 10 images against 1, with -latency added to every registry
+//     request;
+//   - with -memory, the RSS after caching -verdicts verdicts.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+type config struct {
+	images      int
+	duration    time.Duration
+	concurrency int
+	latency     time.Duration
+	memory      bool
+	verdicts    int
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.images, "images", 5, "images in the admitted pod")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run the warm load")
+	flag.IntVar(&c.concurrency, "concurrency", 16, "concurrent clients")
+	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "latency added to each registry request in the cold comparison")
+	flag.BoolVar(&c.memory, "memory", false, "also measure RSS with -verdicts cached verdicts")
+	flag.IntVar(&c.verdicts, "verdicts", 10000, "cached verdicts for -memory")
+	flag.Parse()
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config) error {
+	fmt.Printf("go test -bench style figures from test/load; %d-image pod, %d clients, GOMAXPROCS from the machine\n\n", c.images, c.concurrency)
+	if err := warm(c); err != nil {
+		return err
+	}
+	if err := coldRequests(c); err != nil {
+		return err
+	}
+	if err := coldParallel(c); err != nil {
+		return err
+	}
+	if c.memory {
+		return memory(c)
+	}
+	return nil
+}
