@@ -21,29 +21,29 @@ $(BIN)/portcullis: $(shell find . -name '*.go' -not -path './test/tools/*' -not 
 	go build -o $@ ./cmd/portcullis
 
 ## generate: deepcopy and CRD YAML from api/v1alpha1, with controller-gen
-generate: $(BIN)/controller-gen
+generate: tools
 	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/... \
 		crd:crdVersions=v1 output:crd:dir=charts/portcullis/crds
 
-## tools: the CLIs tests run, built from the Go module proxy into bin/
-tools: $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry
+## tools: the CLIs tests run, built from the Go module proxy into bin/ (one go build, so
+## shared packages compile once and links overlap)
+TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry
+tools: $(TOOL_BINS)
 
-$(BIN)/controller-gen: $(TOOLS_CLI)/go.mod
-	cd $(TOOLS_CLI) && go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
-$(BIN)/cosign: $(TOOLS_CLI)/go.mod
-	cd $(TOOLS_CLI) && go build -o $@ github.com/sigstore/cosign/v3/cmd/cosign
-$(BIN)/registry: $(TOOLS_CLI)/go.mod
-	cd $(TOOLS_CLI) && go build -o $@ github.com/distribution/distribution/v3/cmd/registry
+$(TOOL_BINS) &: $(TOOLS_CLI)/go.mod $(TOOLS_CLI)/go.sum
+	cd $(TOOLS_CLI) && go build -o $(BIN)/ sigs.k8s.io/controller-tools/cmd/controller-gen \
+		github.com/sigstore/cosign/v3/cmd/cosign github.com/distribution/distribution/v3/cmd/registry
 $(BIN)/helm: $(TOOLS_CLI)/go.mod
 	cd $(TOOLS_CLI) && go build -o $@ helm.sh/helm/v3/cmd/helm
 
-## k8s: the real kube-apiserver, etcd and kubectl that envtest and the demo run
-k8s: $(BIN)/k8s/kube-apiserver $(BIN)/k8s/etcd
+## k8s: the real kube-apiserver and etcd that envtest and the demo run (kubectl for the demo)
+K8S_BINS := $(BIN)/k8s/kube-apiserver $(BIN)/k8s/etcd
+k8s: $(K8S_BINS)
 
-$(BIN)/k8s/kube-apiserver: $(TOOLS_K8S)/go.mod
-	cd $(TOOLS_K8S) && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
-$(BIN)/k8s/etcd: $(TOOLS_K8S)/go.mod
-	cd $(TOOLS_K8S) && go build -o $@ go.etcd.io/etcd/server/v3
+$(K8S_BINS) &: $(TOOLS_K8S)/go.mod $(TOOLS_K8S)/go.sum
+	cd $(TOOLS_K8S) && go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ \
+		k8s.io/kubernetes/cmd/kube-apiserver go.etcd.io/etcd/server/v3
+	mv $(BIN)/k8s/server $(BIN)/k8s/etcd
 $(BIN)/k8s/kubectl: $(TOOLS_K8S)/go.mod
 	cd $(TOOLS_K8S) && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kubectl
 
@@ -52,16 +52,21 @@ vet:
 	go vet ./...
 
 ## test: every test, against real registries, real signatures and a real kube-apiserver
-test: tools k8s vet
+test:
+	$(MAKE) -j2 tools k8s
+	$(MAKE) vet
 	go test $(GOTEST_FLAGS) ./...
+	go test -race $(GOTEST_FLAGS) ./internal/cache/ ./policy/
 
-## demo: sign, verify and deny, on real registries
-demo: $(BIN)/portcullis $(BIN)/cosign k8s $(BIN)/k8s/kubectl
+## demo: a local control plane, a registry, the webhook, cosign and kubectl
+demo: $(BIN)/portcullis
+	$(MAKE) -j2 tools k8s $(BIN)/k8s/kubectl
 	go run ./test/demo
 
-## bench: the Go benchmarks
+## bench: the Go benchmarks, then the HTTPS load generator
 bench:
-	go test -run '^$$' -bench . -benchmem -count 6 ./policy/ ./verify/
+	go test -run '^$$' -bench . -benchmem -count 6 ./policy/ ./verify/ ./webhook/
+	go run ./test/load
 
 clean:
 	rm -rf $(BIN)

@@ -147,30 +147,32 @@ func (e *Engine) Policies() *Set { return e.set.Load() }
 func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 	set := e.set.Load()
 	sess := e.verifier.Session(ctx, req.Keychain)
-	results := map[string]*ImageDecision{}
+	// Each distinct image is judged once, all of them in parallel.
+	index := map[string]int{}
+	var unique []string
 	for _, ref := range req.Images {
-		results[ref.Image] = nil
+		if _, ok := index[ref.Image]; !ok {
+			index[ref.Image] = len(unique)
+			unique = append(unique, ref.Image)
+		}
 	}
-	var mu sync.Mutex
+	results := make([]ImageDecision, len(unique))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, e.parallelism)
 	in := newRegoBase(req)
-	for raw := range results {
+	for i, raw := range unique {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			d := e.image(ctx, sess, set, req, in, raw)
-			mu.Lock()
-			results[raw] = &d
-			mu.Unlock()
+			results[i] = e.image(ctx, sess, set, req, in, raw)
 		}()
 	}
 	wg.Wait()
 	dec := &Decision{Allowed: true}
 	for _, ref := range req.Images {
-		d := *results[ref.Image]
+		d := results[index[ref.Image]]
 		d.Source = ref.Source
 		dec.Images = append(dec.Images, d)
 		dec.Allowed = dec.Allowed && d.Allowed

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
@@ -201,4 +202,26 @@ func TestUnparseableImageIsDeniedAlone(t *testing.T) {
 	if !strings.Contains(d.Denials()[0], `container "c1": image Not::A/Reference: invalid image reference`) {
 		t.Fatalf("denial %q", d.Denials()[0])
 	}
+}
+
+// TestConcurrentDecisions shares one Engine between many requests with overlapping images, as
+// the webhook does; run with -race (make test does) it guards the Engine's concurrency.
+func TestConcurrentDecisions(t *testing.T) {
+	w := newWorld(t)
+	e := engine(t, policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("a", spec(w.any, keyAuth("a", w.keyA)))}})
+	images := []string{w.byA, w.byB, w.byBoth, w.unsigned, w.byA}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := decide(t, e, "team", images[i%3:]...)
+			for _, im := range d.Images {
+				if want := im.Image == w.byA || im.Image == w.byBoth; im.Allowed != want {
+					t.Errorf("%s allowed = %v", im.Image, im.Allowed)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -74,6 +74,9 @@ func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain) []remote.
 		remote.WithAuthFromKeychain(kc),
 		remote.WithTransport(c.transport),
 		remote.WithUserAgent(c.o.userAgent),
+		// One session serves every image of a request in parallel: do not queue their blobs
+		// behind go-containerregistry's default of 4 concurrent pulls.
+		remote.WithJobs(32),
 		// Retry transient faults quickly: the caller's deadline, not the backoff, bounds the wait.
 		remote.WithRetryBackoff(remote.Backoff{Duration: 100 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 3}),
 	}

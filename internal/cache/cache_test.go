@@ -1,0 +1,77 @@
+package cache
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCache(t *testing.T) {
+	c := New[int](2, time.Hour, 50*time.Millisecond)
+	calls := 0
+	fill := func(v int, failed bool, err error) func() (int, bool, error) {
+		return func() (int, bool, error) { calls++; return v, failed, err }
+	}
+	if v, err := c.Get("a", fill(1, false, nil)); v != 1 || err != nil {
+		t.Fatalf("Get = %d, %v", v, err)
+	}
+	if v, _ := c.Get("a", fill(2, false, nil)); v != 1 || calls != 1 {
+		t.Fatalf("a second Get filled again: %d, %d calls", v, calls)
+	}
+	// Errors are returned and never cached.
+	if _, err := c.Get("e", fill(0, false, errors.New("down"))); err == nil {
+		t.Fatal("error not returned")
+	}
+	if v, err := c.Get("e", fill(3, false, nil)); v != 3 || err != nil {
+		t.Fatalf("an error was cached: %d, %v", v, err)
+	}
+	// Failures expire after the failure TTL.
+	c.Get("f", fill(4, true, nil))
+	if v, _ := c.Get("f", fill(5, false, nil)); v != 4 {
+		t.Fatalf("failure not cached: %d", v)
+	}
+	time.Sleep(120 * time.Millisecond)
+	if v, _ := c.Get("f", fill(6, false, nil)); v != 6 {
+		t.Fatalf("failure outlived its TTL: %d", v)
+	}
+	// The cache is bounded.
+	for _, k := range []string{"x", "y", "z", "w"} {
+		c.Get(k, fill(7, false, nil))
+	}
+	if n := c.Len(); n > 4 {
+		t.Fatalf("%d entries, want at most 2 successes and 2 failures", n)
+	}
+	if hits, misses := c.Stats(); hits < 2 || misses < 6 {
+		t.Fatalf("stats %d hits, %d misses", hits, misses)
+	}
+}
+
+// TestSingleFlight: concurrent callers of one missing key share one fill.
+func TestSingleFlight(t *testing.T) {
+	c := New[int](10, time.Hour, 0)
+	var fills atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := c.Get("k", func() (int, bool, error) {
+				fills.Add(1)
+				<-release
+				return 42, false, nil
+			})
+			if v != 42 || err != nil {
+				t.Errorf("Get = %d, %v", v, err)
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if n := fills.Load(); n != 1 {
+		t.Fatalf("%d fills for one key, want 1", n)
+	}
+}
