@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -125,7 +126,7 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error() + "; to fix: correct the " + p.Kind + " (its Ready condition says the same)"}
 		return finish(r)
 	}
-	o, err := e.verdicts.Get(digest.String()+"|"+p.key, func() (*outcome, bool, error) {
+	o, err := e.verdicts.Get(verdictKey(digest, p), func() (*outcome, bool, error) {
 		o, err := e.authorities(ctx, sess, p, img, digest)
 		return o, o != nil && o.result == Fail, err
 	})
@@ -153,7 +154,7 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 // authorities evaluates p's authorities until threshold of them pass. Failures are an outcome;
 // an infrastructure error on any authority that kept the threshold from being met is an error.
 func (e *Engine) authorities(ctx context.Context, sess *verify.Session, p *Policy, img *Image, digest name.Digest) (*outcome, error) {
-	o := &outcome{attestations: map[string][]attested{}}
+	o := &outcome{}
 	passed := 0
 	var failures []string
 	var errs []error
@@ -246,6 +247,9 @@ func (o *outcome) add(authority string, res *verify.Result) {
 		o.signers = append(o.signers, SignerInfo{Authority: authority, Signer: s.Signer})
 	}
 	for _, a := range res.Attestations {
+		if o.attestations == nil {
+			o.attestations = map[string][]attested{}
+		}
 		o.attestations[a.PredicateType] = append(o.attestations[a.PredicateType], attested{Authority: authority, Predicate: a.Predicate})
 	}
 }
@@ -256,4 +260,12 @@ func joinErrs(errs []error) error {
 		msgs[i] = e.Error()
 	}
 	return errors.New(strings.Join(msgs, "; "))
+}
+
+// verdictKey identifies a verdict: the image (repository and digest), and the compiled policy
+// (its UID and generation, or spec hash, and its keys and trust roots). It is hashed to keep
+// ten thousand cached verdicts small.
+func verdictKey(digest name.Digest, p *Policy) string {
+	sum := sha256.Sum256([]byte(digest.String() + "|" + p.key))
+	return string(sum[:])
 }

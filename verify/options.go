@@ -27,7 +27,7 @@ func defaultOptions() options {
 		transport:        remote.DefaultTransport,
 		keychain:         authn.DefaultKeychain,
 		digestTTL:        30 * time.Second,
-		materialTTL:      time.Minute,
+		materialTTL:      15 * time.Second,
 		cacheSize:        10000,
 		maxResponseBytes: 16 << 20,
 		userAgent:        "portcullis",

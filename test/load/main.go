@@ -13,8 +13,11 @@ package main
 
 import (
 	"flag"
+
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"time"
 )
 
@@ -25,6 +28,8 @@ type config struct {
 	latency     time.Duration
 	memory      bool
 	verdicts    int
+	heapProfile string
+	settle      time.Duration
 }
 
 func main() {
@@ -35,7 +40,18 @@ func main() {
 	flag.DurationVar(&c.latency, "latency", 50*time.Millisecond, "latency added to each registry request in the cold comparison")
 	flag.BoolVar(&c.memory, "memory", false, "also measure RSS with -verdicts cached verdicts")
 	flag.IntVar(&c.verdicts, "verdicts", 10000, "cached verdicts for -memory")
+	flag.DurationVar(&c.settle, "settle", 35*time.Second, "with -memory, wait this long for the signature (15 s) and tag (30 s) caches to expire")
+	flag.StringVar(&c.heapProfile, "heapprofile", "", "with -memory, write a heap profile here")
+	serve := flag.String("serve-registry", "", "internal: serve a registry on this address (the -memory child process)")
 	flag.Parse()
+	if *serve != "" {
+		if err := serveRegistry(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "load registry:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctrllog.SetLogger(logr.Discard()) // controller-runtime's admission server logs through it
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -60,6 +61,40 @@ func newRegistry() (*registryServer, error) {
 	go srv.Serve(l)
 	r.close = func() { srv.Close() }
 	return r, nil
+}
+
+// childRegistry runs the registry in a child process (this program with -serve-registry), so
+// the memory measured here is Portcullis's alone.
+func childRegistry() (*registryServer, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(exe, "-serve-registry", addr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return &registryServer{host: addr, close: func() { cmd.Process.Kill(); cmd.Wait() }}, nil
+		}
+	}
+	cmd.Process.Kill()
+	return nil, fmt.Errorf("the child registry did not start")
+}
+
+// serveRegistry is the child process's whole job.
+func serveRegistry(addr string) error {
+	reg := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
+	return http.ListenAndServe(addr, reg)
 }
 
 // pushSigned pushes n images signed by key under repo and returns their tag references.
