@@ -2,9 +2,11 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +24,40 @@ import (
 func TestWebhook(t *testing.T) {
 	w := &world{Cluster: envtesting.Start(t, webhook.Options{}), reg: sigtest.NewRegistry(t, true), keyA: sigtest.NewKey(t), keyB: sigtest.NewKey(t)}
 	ctx := context.Background()
+
+	t.Run("registration", func(t *testing.T) {
+		var mwc admissionregistrationv1.MutatingWebhookConfiguration
+		var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+		if err := w.Client.Get(ctx, client.ObjectKey{Name: "portcullis"}, &mwc); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Client.Get(ctx, client.ObjectKey{Name: "portcullis"}, &vwc); err != nil {
+			t.Fatal(err)
+		}
+		m, v := mwc.Webhooks[0], vwc.Webhooks[0]
+		for _, c := range []struct {
+			name      string
+			url       *string
+			side      *admissionregistrationv1.SideEffectClass
+			fail      *admissionregistrationv1.FailurePolicyType
+			timeout   *int32
+			sel       *metav1.LabelSelector
+			resources []string
+		}{
+			{"mutate", m.ClientConfig.URL, m.SideEffects, m.FailurePolicy, m.TimeoutSeconds, m.NamespaceSelector, resources(m.Rules)},
+			{"validate", v.ClientConfig.URL, v.SideEffects, v.FailurePolicy, v.TimeoutSeconds, v.NamespaceSelector, resources(v.Rules)},
+		} {
+			if *c.url != w.URL+"/"+c.name || *c.side != admissionregistrationv1.SideEffectClassNone || *c.fail != admissionregistrationv1.Fail || *c.timeout != 10 {
+				t.Errorf("%s webhook: url %s, sideEffects %s, failurePolicy %s, timeoutSeconds %d", c.name, *c.url, *c.side, *c.fail, *c.timeout)
+			}
+			if got := strings.Join(c.resources, ","); got != "pods,pods/ephemeralcontainers,replicationcontrollers,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs" {
+				t.Errorf("%s webhook resources %s", c.name, got)
+			}
+			if sel := fmt.Sprint(c.sel.MatchExpressions); !strings.Contains(sel, "[kube-system portcullis-system]") || !strings.Contains(sel, webhook.IgnoreLabel+" NotIn [true]") {
+				t.Errorf("%s webhook namespaceSelector %s", c.name, sel)
+			}
+		}
+	})
 
 	t.Run("signed Deployment is admitted and pinned", func(t *testing.T) {
 		ns := w.Namespace(t, "pinned", nil)
@@ -240,6 +276,14 @@ func TestWebhook(t *testing.T) {
 		}
 		denied(t, w.Client.Create(ctx, pod(ns, "web", img)), "policy broken: policy does not compile", "parsing Rego")
 	})
+}
+
+func resources(rules []admissionregistrationv1.RuleWithOperations) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, r.Resources...)
+	}
+	return out
 }
 
 func deployment(ns, name, img string) *appsv1.Deployment {

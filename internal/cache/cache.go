@@ -4,14 +4,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
 
 // Cache maps string keys to values of type V. Values that fill reports as failures are kept for
 // a shorter time than successes, so a fixed registry or a new signature is seen soon.
 type Cache[V any] struct {
-	ok, failed *expirable.LRU[string, V]
+	ok, failed *ttlLRU[V]
 	flight     singleflight.Group
 	hits, miss atomic.Uint64
 }
@@ -19,9 +19,9 @@ type Cache[V any] struct {
 // New returns a cache of at most size entries of each kind, keeping successes for ttl and
 // failures for failTTL. A failTTL of zero keeps no failures.
 func New[V any](size int, ttl, failTTL time.Duration) *Cache[V] {
-	c := &Cache[V]{ok: expirable.NewLRU[string, V](size, nil, ttl)}
+	c := &Cache[V]{ok: newTTLLRU[V](size, ttl)}
 	if failTTL > 0 {
-		c.failed = expirable.NewLRU[string, V](size, nil, failTTL)
+		c.failed = newTTLLRU[V](size, failTTL)
 	}
 	return c
 }
@@ -77,3 +77,41 @@ func (c *Cache[V]) Len() int {
 	}
 	return n
 }
+
+// ttlLRU is a size-bounded LRU whose entries also expire. Expiry is checked on read, so it needs
+// no goroutine; an expired entry is dropped when read or when the LRU needs its room.
+type ttlLRU[V any] struct {
+	lru *lru.Cache[string, entry[V]]
+	ttl time.Duration
+}
+
+type entry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+func newTTLLRU[V any](size int, ttl time.Duration) *ttlLRU[V] {
+	l, _ := lru.New[string, entry[V]](max(size, 1)) // it fails only for a size below 1
+	return &ttlLRU[V]{lru: l, ttl: ttl}
+}
+
+// Add stores v under key until the TTL runs out.
+func (t *ttlLRU[V]) Add(key string, v V) {
+	t.lru.Add(key, entry[V]{v: v, expires: time.Now().Add(t.ttl)})
+}
+
+// Get returns the live value under key.
+func (t *ttlLRU[V]) Get(key string) (V, bool) {
+	e, ok := t.lru.Get(key)
+	if ok && time.Now().Before(e.expires) {
+		return e.v, true
+	}
+	if ok {
+		t.lru.Remove(key)
+	}
+	var zero V
+	return zero, false
+}
+
+// Len counts the entries held, expired or not.
+func (t *ttlLRU[V]) Len() int { return t.lru.Len() }
