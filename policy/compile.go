@@ -176,14 +176,29 @@ func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret 
 		out.static = a.Static
 		return out, "", nil
 	}
-	if a.Keyless != nil {
-		return out, "", errors.New("keyless authorities are not supported yet")
+	switch a.Tlog {
+	case "", v1alpha1.TlogIgnore, v1alpha1.TlogRequire:
+	default:
+		return out, "", fmt.Errorf("tlog %q is not require or ignore", a.Tlog)
 	}
-	va, keyID, err := compileKeyAuthority(a, secret)
+	va := &verify.Authority{Name: a.Name, TrustedMaterial: defaultRoot}
+	var material string
+	var err error
+	if a.Key != nil {
+		material, err = compileKey(va, a, secret)
+	} else {
+		material, err = compileKeyless(va, a, roots)
+	}
 	if err != nil {
 		return out, "", err
 	}
-	va.TrustedMaterial = defaultRoot
+	if a.SignatureRepository != "" {
+		repo, err := name.NewRepository(a.SignatureRepository)
+		if err != nil {
+			return out, "", fmt.Errorf("signatureRepository: %w", err)
+		}
+		va.SignatureRepository = &repo
+	}
 	out.verify = va
 	for _, at := range a.Attestations {
 		c, err := compileAttestation(at)
@@ -193,35 +208,66 @@ func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret 
 		out.attestations = append(out.attestations, c)
 		va.Attestations = append(va.Attestations, c.predicateType)
 	}
-	return out, keyID, nil
+	return out, material, nil
 }
 
-func compileKeyAuthority(a *v1alpha1.Authority, secret func(name, key string) ([]byte, error)) (*verify.Authority, string, error) {
+// compileKey sets va's key; the transparency log is ignored unless the authority requires it.
+// It returns the key's ID: a Secret's key can change under one policy generation.
+func compileKey(va *verify.Authority, a *v1alpha1.Authority, secret func(name, key string) ([]byte, error)) (string, error) {
 	pem := []byte(a.Key.Data)
 	if a.Key.SecretRef != nil {
 		var err error
 		if pem, err = secret(a.Key.SecretRef.Name, a.Key.SecretRef.Key); err != nil {
-			return nil, "", err
+			return "", err
 		}
 	}
 	key, err := verify.ParsePublicKey(pem)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	va := &verify.Authority{Name: a.Name, Key: key, RequireTlog: a.Tlog == v1alpha1.TlogRequire}
-	switch a.Tlog {
-	case "", v1alpha1.TlogIgnore, v1alpha1.TlogRequire:
-	default:
-		return nil, "", fmt.Errorf("tlog %q is not require or ignore", a.Tlog)
-	}
-	if a.SignatureRepository != "" {
-		repo, err := name.NewRepository(a.SignatureRepository)
-		if err != nil {
-			return nil, "", fmt.Errorf("signatureRepository: %w", err)
+	va.Key, va.RequireTlog = key, a.Tlog == v1alpha1.TlogRequire
+	return key.ID, nil
+}
+
+// compileKeyless sets va's identities and trust root; the transparency log is required unless
+// the authority ignores it, which needs a timestamp authority to give the time instead. It
+// returns the trust root's identity and generation, for the verdict cache.
+func compileKeyless(va *verify.Authority, a *v1alpha1.Authority, roots map[string]trustRoot) (string, error) {
+	for _, id := range a.Keyless.Identities {
+		vid := verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp}
+		if err := vid.Validate(); err != nil {
+			return "", err
 		}
-		va.SignatureRepository = &repo
+		va.Identities = append(va.Identities, vid)
 	}
-	return va, key.ID, nil
+	if len(va.Identities) == 0 {
+		return "", errors.New("keyless needs at least one identity")
+	}
+	material := "default"
+	if ref := a.Keyless.TrustRootRef; ref != "" {
+		tr, ok := roots[ref]
+		switch {
+		case !ok:
+			return "", fmt.Errorf("trustRootRef %q: no such TrustRoot", ref)
+		case tr.err != nil:
+			return "", fmt.Errorf("trustRootRef %q: %w", ref, tr.err)
+		}
+		va.TrustedMaterial, material = tr.material, tr.key
+	}
+	va.RequireTlog = a.Tlog != v1alpha1.TlogIgnore
+	if !va.RequireTlog {
+		tm := va.TrustedMaterial
+		if tm == nil {
+			var err error
+			if tm, err = verify.PublicGood(); err != nil {
+				return "", err
+			}
+		}
+		if len(tm.TimestampingAuthorities()) == 0 {
+			return "", errors.New("tlog: ignore needs a trust root with a timestamp authority to give the signing time instead")
+		}
+	}
+	return material, nil
 }
 
 func compileAttestation(at v1alpha1.Attestation) (attestation, error) {

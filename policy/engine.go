@@ -166,6 +166,13 @@ func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			// A panic here would take the whole webhook down, not just this request: deny
+			// the image instead.
+			defer func() {
+				if r := recover(); r != nil {
+					results[i] = ImageDecision{Image: raw, Reasons: []string{fmt.Sprintf("internal error judging this image: %v", r)}}
+				}
+			}()
 			results[i] = e.image(ctx, sess, set, req, in, raw)
 		}()
 	}

@@ -46,11 +46,12 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 	res := &Result{}
 	for _, att := range legacy {
 		t.found++
-		if _, err := cosign.VerifyBlobAttestation(s.ctx, att, h, co); err != nil {
+		signer, err := s.verifyLegacy(att, h, co, a, cosign.VerifyBlobAttestation)
+		if err != nil {
 			t.reject(err)
 			continue
 		}
-		got, err := legacyAttestation(att, keySigner(a))
+		got, err := legacyAttestation(att, signer)
 		if err != nil {
 			t.reject(err)
 			continue
@@ -62,12 +63,12 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 			continue
 		}
 		t.found++
-		vr, err := verifyBundle(s.ctx, co, h, b)
+		vr, signer, err := verifyBundleAs(s.ctx, co, h, b, a)
 		if err != nil {
 			t.reject(err)
 			continue
 		}
-		got, err := bundleAttestation(vr, keySigner(a))
+		got, err := bundleAttestation(vr, signer)
 		if err != nil {
 			t.reject(err)
 			continue
@@ -75,8 +76,8 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 		res.Attestations = append(res.Attestations, got)
 	}
 	if missing := missingTypes(a.Attestations, res.Attestations); len(missing) > 0 {
-		head := fmt.Sprintf("no %s attestation verified by key %s", strings.Join(missing, ", "), a.Name)
-		hint := "attest the image digest with the key of authority " + a.Name + " (cosign attest --key --type " + missing[0] + ")"
+		head := fmt.Sprintf("no %s attestation verified by %s", strings.Join(missing, ", "), a.describe())
+		hint := "attest the image digest as authority " + a.Name + " accepts (cosign attest --type " + missing[0] + ")"
 		if len(res.Attestations) > 0 {
 			return nil, &Failure{Reason: head + " (verified only: " + strings.Join(typesOf(res.Attestations), ", ") + ")", Hint: hint}
 		}

@@ -7,6 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	csig "github.com/sigstore/cosign/v2/pkg/signature"
@@ -18,12 +21,16 @@ import (
 type Authority struct {
 	// Name identifies the authority in reasons.
 	Name string
-	// Key verifies key-based signatures.
+	// Key verifies key-based signatures. Without it the authority is keyless.
 	Key *PublicKey
-	// TrustedMaterial holds the Rekor logs (and Fulcio CAs and CT logs) to trust. Nil means
-	// the embedded public-good root.
+	// Identities are the certificate identities a keyless authority accepts; one must match.
+	Identities []Identity
+	// TrustedMaterial holds the Fulcio CAs, CT logs, Rekor logs and timestamp authorities to
+	// trust. Nil means the embedded public-good root.
 	TrustedMaterial root.TrustedMaterial
-	// RequireTlog needs a verified transparency log entry on each signature.
+	// RequireTlog needs a verified transparency log entry on each signature, whose time is the
+	// time a keyless certificate is checked at. Without it, a keyless signature needs a signed
+	// timestamp from a trusted timestamp authority instead.
 	RequireTlog bool
 	// SignatureRepository is where signatures live when not beside the image.
 	SignatureRepository *name.Repository
@@ -65,4 +72,45 @@ func (a *Authority) trustedMaterial() (root.TrustedMaterial, error) {
 		return a.TrustedMaterial, nil
 	}
 	return PublicGood()
+}
+
+// Identity is a certificate identity a keyless authority accepts: the OIDC issuer and the
+// subject (the certificate's SAN), each exact or an RE2 expression matched as written (anchor
+// it with ^ and $).
+type Identity struct {
+	Issuer, Subject             string
+	IssuerRegExp, SubjectRegExp string
+}
+
+// String renders the identity as deny messages show it.
+func (i Identity) String() string {
+	issuer, subject := strconv.Quote(i.Issuer), strconv.Quote(i.Subject)
+	if i.IssuerRegExp != "" {
+		issuer = "matching " + strconv.Quote(i.IssuerRegExp)
+	}
+	if i.SubjectRegExp != "" {
+		subject = "matching " + strconv.Quote(i.SubjectRegExp)
+	}
+	return "subject " + subject + ", issuer " + issuer
+}
+
+// Validate checks that every regular expression compiles.
+func (i Identity) Validate() error {
+	for _, re := range []string{i.IssuerRegExp, i.SubjectRegExp} {
+		if _, err := regexp.Compile(re); err != nil {
+			return fmt.Errorf("identity regular expression %q: %w", re, err)
+		}
+	}
+	if (i.Issuer == "") == (i.IssuerRegExp == "") || (i.Subject == "") == (i.SubjectRegExp == "") {
+		return errors.New("an identity needs exactly one of issuer or issuerRegExp, and one of subject or subjectRegExp")
+	}
+	return nil
+}
+
+func wanted(ids []Identity) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = id.String()
+	}
+	return "wanted " + strings.Join(parts, ", or ")
 }

@@ -39,7 +39,9 @@ func verifyBundle(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgbun
 	if err != nil {
 		return nil, fmt.Errorf("decoding digest %s: %w", h, err)
 	}
-	return cosign.VerifyNewBundle(ctx, co, sgverify.WithArtifactDigest(h.Algorithm, digest), b)
+	return guard(func() (*sgverify.VerificationResult, error) {
+		return cosign.VerifyNewBundle(ctx, co, sgverify.WithArtifactDigest(h.Algorithm, digest), b)
+	})
 }
 
 // bundleAttestation turns a verified bundle into an Attestation.

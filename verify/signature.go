@@ -13,8 +13,8 @@ import (
 // digest d against authority a. It returns a *Failure when nothing the authority trusts vouches
 // for d, and another error when the registry could not be read.
 func (s *Session) Verify(d name.Digest, a *Authority) (*Result, error) {
-	if a.Key == nil {
-		return nil, fmt.Errorf("authority %s: no key to verify with", a.Name)
+	if (a.Key == nil) == (len(a.Identities) == 0) {
+		return nil, fmt.Errorf("authority %s: needs a key or keyless identities, not both", a.Name)
 	}
 	h, err := v1.NewHash(d.DigestStr())
 	if err != nil {
@@ -41,11 +41,12 @@ func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Res
 	res := &Result{}
 	for _, sig := range legacy {
 		t.found++
-		if _, err := cosign.VerifyImageSignature(s.ctx, sig, h, co); err != nil {
+		signer, err := s.verifyLegacy(sig, h, co, a, cosign.VerifyImageSignature)
+		if err != nil {
 			t.reject(err)
 			continue
 		}
-		res.Signatures = append(res.Signatures, Signature{Signer: keySigner(a), Format: FormatLegacy})
+		res.Signatures = append(res.Signatures, Signature{Signer: signer, Format: FormatLegacy})
 	}
 	if len(res.Signatures) > 0 {
 		return res, nil
@@ -60,20 +61,18 @@ func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Res
 			continue
 		}
 		t.found++
-		if _, err := verifyBundle(s.ctx, co, h, b); err != nil {
+		_, signer, err := verifyBundleAs(s.ctx, co, h, b, a)
+		if err != nil {
 			t.reject(err)
 			continue
 		}
-		res.Signatures = append(res.Signatures, Signature{Signer: keySigner(a), Format: FormatBundle})
+		res.Signatures = append(res.Signatures, Signature{Signer: signer, Format: FormatBundle})
 	}
 	if len(res.Signatures) == 0 {
-		return nil, &Failure{Reason: t.reason("no signature verified by key "+a.Name, "signature"),
-			Hint: "sign the image digest with the key of authority " + a.Name + " (cosign sign --key)"}
+		return nil, &Failure{Reason: t.reason("no signature verified by "+a.describe(), "signature"), Hint: a.signHint()}
 	}
 	return res, nil
 }
-
-func keySigner(a *Authority) Signer { return Signer{KeyID: a.Key.ID} }
 
 // checkOpts is cosign's view of authority a, checking each payload's claims with claim.
 func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) error) (*cosign.CheckOpts, error) {
@@ -81,11 +80,21 @@ func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) 
 	if err != nil {
 		return nil, fmt.Errorf("authority %s: %w", a.Name, err)
 	}
-	return &cosign.CheckOpts{
-		SigVerifier:     a.Key.verifier,
+	co := &cosign.CheckOpts{
 		IgnoreTlog:      !a.RequireTlog,
 		TrustedMaterial: tm,
 		Offline:         true,
 		ClaimVerifier:   claim,
-	}, nil
+	}
+	if a.Key != nil {
+		co.SigVerifier = a.Key.verifier
+		return co, nil
+	}
+	// Keyless: the certificate is checked at the time the log recorded, or, when the log is
+	// not required, at the time a trusted timestamp authority signed.
+	co.UseSignedTimestamps = !a.RequireTlog
+	for _, id := range a.Identities {
+		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+	}
+	return co, nil
 }

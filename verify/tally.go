@@ -31,6 +31,8 @@ func explain(msg string) string {
 		strings.Contains(msg, "accepted signatures do not match threshold"),
 		strings.Contains(msg, "verification error"):
 		return "signed by another key"
+	case strings.Contains(msg, "threshold not met for verified signed timestamps"):
+		return "no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"
 	case strings.Contains(msg, "no matching subject digest found"):
 		return "the signed statement is about another image digest"
 	}

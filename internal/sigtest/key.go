@@ -101,6 +101,12 @@ func (k *Key) SignLegacy(t testing.TB, d name.Digest, payloadFor ...name.Digest)
 // Statement returns an in-toto statement about d.
 func Statement(t testing.TB, d name.Digest, predicateType string, predicate any) []byte {
 	t.Helper()
+	b, err := statementJSON(d, predicateType, predicate)
+	must(t, err)
+	return b
+}
+
+func statementJSON(d name.Digest, predicateType string, predicate any) ([]byte, error) {
 	st := map[string]any{
 		"_type":         "https://in-toto.io/Statement/v1",
 		"subject":       []any{map[string]any{"name": d.Context().Name(), "digest": map[string]string{"sha256": d.DigestStr()[len("sha256:"):]}}},
@@ -109,9 +115,7 @@ func Statement(t testing.TB, d name.Digest, predicateType string, predicate any)
 	if predicate != nil {
 		st["predicate"] = predicate
 	}
-	b, err := json.Marshal(st)
-	must(t, err)
-	return b
+	return json.Marshal(st)
 }
 
 func (k *Key) envelope(statement []byte) ([]byte, error) {

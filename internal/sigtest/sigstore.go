@@ -1,0 +1,140 @@
+package sigtest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"time"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Sigstore is an in-memory Sigstore: a Fulcio CA, a CT log, a Rekor log and a timestamp
+// authority, with their keys, and the trusted root that names them. Its certificates carry
+// real embedded SCTs, which sigstore-go's pkg/testing/ca does not make, so the CA certificates
+// come from that package and the rest is made here with the same libraries.
+type Sigstore struct {
+	root, intermediate *x509.Certificate
+	intermediateKey    *ecdsa.PrivateKey
+	rekorKey, ctKey    *ecdsa.PrivateKey
+	tsaChain           []*x509.Certificate
+	tsaKey             *ecdsa.PrivateKey
+	// TrustedRootJSON is the Sigstore TrustedRoot document, as a TrustRoot resource holds it.
+	TrustedRootJSON []byte
+	// TrustedRoot is that document parsed.
+	TrustedRoot *root.TrustedRoot
+}
+
+// NewSigstore makes a Sigstore whose CAs and logs are valid from 5 hours ago to 5 hours ahead.
+func NewSigstore() (*Sigstore, error) {
+	s := &Sigstore{}
+	var err error
+	if s.root, _, s.intermediate, s.intermediateKey, err = fulcio(); err != nil {
+		return nil, err
+	}
+	rootCA, rootKey, err := ca.GenerateRootCa()
+	if err != nil {
+		return nil, err
+	}
+	tsaInter, tsaInterKey, err := ca.GenerateTSAIntermediate(rootCA, rootKey)
+	if err != nil {
+		return nil, err
+	}
+	if s.tsaKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, err
+	}
+	tsaLeaf, err := ca.GenerateTSALeafCert(time.Now().Add(-5*time.Minute), s.tsaKey, tsaInter, tsaInterKey)
+	if err != nil {
+		return nil, err
+	}
+	s.tsaChain = []*x509.Certificate{tsaLeaf, tsaInter, rootCA}
+	for _, k := range []**ecdsa.PrivateKey{&s.rekorKey, &s.ctKey} {
+		if *k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, err
+		}
+	}
+	if s.TrustedRootJSON, err = s.trustedRootJSON(); err != nil {
+		return nil, err
+	}
+	s.TrustedRoot, err = root.NewTrustedRootFromJSON(s.TrustedRootJSON)
+	return s, err
+}
+
+// fulcio makes a root CA (valid from 5 hours ago) and a code-signing intermediate under it,
+// valid as long, so that certificates issued an hour ago chain.
+func fulcio() (rootCert *x509.Certificate, rootKey *ecdsa.PrivateKey, inter *x509.Certificate, interKey *ecdsa.PrivateKey, err error) {
+	if rootCert, rootKey, err = ca.GenerateRootCa(); err != nil {
+		return
+	}
+	if interKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return
+	}
+	inter, err = create(&x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "sigstore-intermediate", Organization: []string{"sigstore.dev"}},
+		NotBefore:    rootCert.NotBefore, NotAfter: rootCert.NotAfter,
+		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, BasicConstraintsValid: true, IsCA: true,
+	}, rootCert, &interKey.PublicKey, rootKey)
+	return
+}
+
+func (s *Sigstore) trustedRootJSON() ([]byte, error) {
+	validFor := &protocommon.TimeRange{Start: timestamppb.New(time.Now().Add(-5 * time.Hour))}
+	logOf := func(url string, k *ecdsa.PrivateKey) (*prototrustroot.TransparencyLogInstance, error) {
+		der, err := x509.MarshalPKIXPublicKey(k.Public())
+		if err != nil {
+			return nil, err
+		}
+		id := sha256.Sum256(der)
+		return &prototrustroot.TransparencyLogInstance{
+			BaseUrl:       url,
+			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
+			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, ValidFor: validFor},
+			LogId:         &protocommon.LogId{KeyId: id[:]},
+		}, nil
+	}
+	chain := func(certs ...*x509.Certificate) *protocommon.X509CertificateChain {
+		c := &protocommon.X509CertificateChain{}
+		for _, cert := range certs {
+			c.Certificates = append(c.Certificates, &protocommon.X509Certificate{RawBytes: cert.Raw})
+		}
+		return c
+	}
+	rekor, err := logOf("https://rekor.localhost", s.rekorKey)
+	if err != nil {
+		return nil, err
+	}
+	ctlog, err := logOf("https://ctfe.localhost", s.ctKey)
+	if err != nil {
+		return nil, err
+	}
+	tr := &prototrustroot.TrustedRoot{
+		MediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+		Tlogs:     []*prototrustroot.TransparencyLogInstance{rekor},
+		Ctlogs:    []*prototrustroot.TransparencyLogInstance{ctlog},
+		CertificateAuthorities: []*prototrustroot.CertificateAuthority{{
+			Subject: &protocommon.DistinguishedName{Organization: "sigstore.dev", CommonName: "sigstore"},
+			Uri:     "https://fulcio.localhost", CertChain: chain(s.intermediate, s.root), ValidFor: validFor,
+		}},
+		TimestampAuthorities: []*prototrustroot.CertificateAuthority{{
+			Subject: &protocommon.DistinguishedName{Organization: "sigstore.dev", CommonName: "tsa"},
+			Uri:     "https://tsa.localhost", CertChain: chain(s.tsaChain...), ValidFor: validFor,
+		}},
+	}
+	b, err := protojson.Marshal(tr)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the trusted root: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,110 @@
+package verify
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+// legacyCheck is cosign's check of one legacy layer: a signature or an attestation.
+type legacyCheck func(context.Context, oci.Signature, v1.Hash, *cosign.CheckOpts) (bool, error)
+
+// verifyLegacy verifies one legacy layer against a and says who signed it.
+func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpts, a *Authority, check legacyCheck) (Signer, error) {
+	cert, _ := sig.Cert()
+	if _, err := guard(func() (bool, error) { return check(s.ctx, sig, h, co) }); err != nil {
+		var p *panicked
+		if ts, _ := sig.RFC3161Timestamp(); errors.As(err, &p) && ts != nil {
+			err = fmt.Errorf("its RFC 3161 timestamp does not verify against the trusted timestamp authorities (%w)", err)
+		}
+		return Signer{}, rejection(cert, a, err)
+	}
+	if a.Key != nil {
+		return Signer{KeyID: a.Key.ID}, nil
+	}
+	if !a.RequireTlog {
+		// cosign accepts a certificate still valid now without a timestamp; we want one.
+		if ts, err := sig.RFC3161Timestamp(); err != nil || ts == nil {
+			return Signer{}, rejection(cert, a, errors.New("no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"))
+		}
+	}
+	return certSigner(cert), nil
+}
+
+// verifyBundleAs verifies a bundle against a. sigstore-go takes one certificate identity at a
+// time, so a keyless authority's identities are tried in turn.
+func verifyBundleAs(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgbundle.Bundle, a *Authority) (*sgverify.VerificationResult, Signer, error) {
+	if a.Key != nil {
+		res, err := verifyBundle(ctx, co, h, b)
+		return res, Signer{KeyID: a.Key.ID}, err
+	}
+	var last error
+	for _, id := range co.Identities {
+		one := *co
+		one.Identities = []cosign.Identity{id}
+		res, err := verifyBundle(ctx, &one, h, b)
+		if err == nil {
+			return res, summarySigner(res), nil
+		}
+		last = err
+	}
+	var cert *x509.Certificate
+	if vc, err := b.VerificationContent(); err == nil {
+		cert = vc.Certificate()
+	}
+	return nil, Signer{}, rejection(cert, a, last)
+}
+
+// rejection explains why a keyless signature was refused: whose certificate it carries, and
+// either the identities wanted or what else failed.
+func rejection(cert *x509.Certificate, a *Authority, err error) error {
+	if a.Key != nil || cert == nil {
+		return err
+	}
+	s := certSigner(cert)
+	who := fmt.Sprintf("certificate subject %s, issuer %s", s.Subject, s.Issuer)
+	msg := err.Error()
+	if strings.Contains(msg, "none of the expected identities matched") || strings.Contains(msg, "CertificateIdentity") {
+		return fmt.Errorf("%s; %s", who, wanted(a.Identities))
+	}
+	return fmt.Errorf("%s: %s", who, explain(oneLine(msg)))
+}
+
+func certSigner(cert *x509.Certificate) Signer {
+	if cert == nil {
+		return Signer{}
+	}
+	return Signer{Subject: strings.Join(cryptoutils.GetSubjectAlternateNames(cert), ","), Issuer: (&cosign.CertExtensions{Cert: cert}).GetIssuer()}
+}
+
+func summarySigner(res *sgverify.VerificationResult) Signer {
+	if res.Signature == nil || res.Signature.Certificate == nil {
+		return Signer{}
+	}
+	c := res.Signature.Certificate
+	return Signer{Subject: c.SubjectAlternativeName, Issuer: c.Issuer}
+}
+
+// describe names the authority as messages do.
+func (a *Authority) describe() string {
+	if a.Key != nil {
+		return "key " + a.Name
+	}
+	return "keyless authority " + a.Name + " (" + wanted(a.Identities) + ")"
+}
+
+func (a *Authority) signHint() string {
+	if a.Key != nil {
+		return "sign the image digest with the key of authority " + a.Name + " (cosign sign --key)"
+	}
+	return "sign the image digest with cosign sign from a workload whose identity authority " + a.Name + " accepts"
+}
