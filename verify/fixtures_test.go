@@ -36,8 +36,9 @@ func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 
 // pushFixture serves one dir-img-cosign-* folder: its manifest as repo:latest, and its
-// signature-N files as the layers of the `sha256-<hex>.sig` image, annotations and all.
-func pushFixture(t *testing.T, reg *sigtest.Registry, dir string) name.Digest {
+// signature-N files as the layers of the `sha256-<hex>.sig` image, annotations and all but
+// those named in drop.
+func pushFixture(t *testing.T, reg *sigtest.Registry, dir string, drop ...string) name.Digest {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(fixtures, dir, "manifest.json"))
 	if err != nil {
@@ -52,7 +53,7 @@ func pushFixture(t *testing.T, reg *sigtest.Registry, dir string) name.Digest {
 	if mt.MediaType == "" {
 		mt.MediaType = types.DockerManifestSchema1Signed
 	}
-	repo := reg.Ref(t, "fixtures/"+dir).Context()
+	repo := reg.Ref(t, "fixtures/"+dir+strings.Join(drop, "")).Context()
 	if err := remote.Put(repo.Tag("latest"), rawManifest{raw: raw, mt: mt.MediaType}); err != nil {
 		t.Fatalf("pushing %s manifest: %v", dir, err)
 	}
@@ -74,6 +75,9 @@ func pushFixture(t *testing.T, reg *sigtest.Registry, dir string) name.Digest {
 		}
 		if err := json.Unmarshal(bytes.TrimPrefix(b, []byte("\x00sigstore-json\n")), &sig); err != nil {
 			t.Fatalf("%s: %v", f, err)
+		}
+		for _, k := range drop {
+			delete(sig.Annotations, k)
 		}
 		payload, err := base64.StdEncoding.DecodeString(sig.Payload)
 		if err != nil {
