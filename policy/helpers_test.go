@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,4 +67,16 @@ func keyIDOf(t testing.TB, k *sigtest.Key) string {
 		t.Fatal(err)
 	}
 	return pk.ID
+}
+
+// withoutTSA drops the timestamp authorities from a trusted root document.
+func withoutTSA(t testing.TB, doc []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "timestampAuthorities")
+	out, _ := json.Marshal(m)
+	return out
 }

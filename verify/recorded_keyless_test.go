@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -13,13 +14,11 @@ import (
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
-const cosignTestdata = "../test/testdata/sigstore/cosign/pkg/cosign/testdata/"
-
 // trustRoots are the two roots the recorded material must verify against: the embedded
 // public-good root, and the one shipped beside the material.
 func trustRoots(t *testing.T) map[string]root.TrustedMaterial {
 	t.Helper()
-	doc, err := os.ReadFile(cosignTestdata + "trusted_root_pgi.json")
+	doc, err := os.ReadFile(filepath.Join(sigtest.CosignTestdata(t), "trusted_root_pgi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func TestRecordedKeyless(t *testing.T) {
 	// The bundle attestation is about go-containerregistry's empty image.
 	emptyDigest := reg.Push(t, "fixtures/empty:latest", empty.Image)
 	otherDigest := reg.PushRandom(t, "fixtures/other:latest")
-	bundle, err := os.ReadFile(cosignTestdata + "oci-attestation.sigstore.json")
+	bundle, err := os.ReadFile(filepath.Join(sigtest.CosignTestdata(t), "oci-attestation.sigstore.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +86,7 @@ func TestRecordedKeyless(t *testing.T) {
 				d := emptyDigest
 				switch {
 				case tt.dir != "":
-					d = pushFixture(t, reg, tt.dir, tt.drop...)
+					d = sigtest.PushFixture(t, reg, tt.dir, tt.drop...)
 				case tt.digest == otherDigest.String():
 					d = otherDigest
 				}

@@ -263,6 +263,43 @@ func TestWebhook(t *testing.T) {
 		denied(t, w.Client.Create(ctx, pod(w.Namespace(t, "not-ignored", map[string]string{webhook.IgnoreLabel: "false"}), "web", img)), "image "+img)
 	})
 
+	t.Run("keyless: the real public-good signature, and trust roots", func(t *testing.T) {
+		ns := w.Namespace(t, "keyless", nil)
+		d := sigtest.PushFixture(t, w.reg, "dir-img-cosign-fulcio-rekor-valid")
+		img := d.Context().String() + ":latest"
+		id := func(subject string) v1alpha1.Authority {
+			return v1alpha1.Authority{Name: "redhat", Keyless: &v1alpha1.KeylessAuthority{Identities: []v1alpha1.Identity{{Issuer: "https://github.com/login/oauth", Subject: subject}}}}
+		}
+		cond := w.apply(t, &v1alpha1.ClusterImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "keyless"}, Spec: policySpec(d.Context().String(), "", id("mitr@redhat.com"))})
+		if cond.Status != metav1.ConditionTrue {
+			t.Fatalf("Ready %+v", cond)
+		}
+		p := pod(ns, "signed", img)
+		if err := w.Client.Create(ctx, p); err != nil {
+			t.Fatalf("the real keyless signature was denied: %v", err)
+		}
+		if p.Spec.Containers[0].Image != img+"@"+d.DigestStr() {
+			t.Fatalf("stored image %s", p.Spec.Containers[0].Image)
+		}
+		strict := w.Namespace(t, "keyless-strict", nil)
+		w.apply(t, &v1alpha1.ImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "someone-else", Namespace: strict}, Spec: policySpec(d.Context().String(), "", id("someone@redhat.com"))})
+		denied(t, w.Client.Create(ctx, pod(strict, "signed", img)), "policy keyless-strict/someone-else",
+			`certificate subject mitr@redhat.com, issuer https://github.com/login/oauth; wanted subject "someone@redhat.com"`)
+
+		// A TrustRoot that does not parse is Ready=False, and so is a policy that uses it.
+		cond = w.apply(t, &v1alpha1.TrustRoot{ObjectMeta: metav1.ObjectMeta{Name: "broken"}, Spec: v1alpha1.TrustRootSpec{SigstoreTrustedRoot: "{not json"}})
+		if cond.Status != metav1.ConditionFalse || !strings.Contains(cond.Message, "parsing Sigstore trusted root") {
+			t.Fatalf("TrustRoot Ready %+v", cond)
+		}
+		a := id("mitr@redhat.com")
+		a.Keyless.TrustRootRef = "broken"
+		cond = w.apply(t, &v1alpha1.ImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "broken-root", Namespace: ns}, Spec: policySpec(d.Context().String(), "", a)})
+		if cond.Status != metav1.ConditionFalse || !strings.Contains(cond.Message, `trustRootRef "broken"`) {
+			t.Fatalf("policy Ready %+v", cond)
+		}
+		denied(t, w.Client.Create(ctx, pod(ns, "broken-root", img)), "policy keyless/broken-root: policy does not compile")
+	})
+
 	t.Run("the CLI and the webhook agree", func(t *testing.T) { testParity(t, w) })
 
 	t.Run("a broken policy reports Ready=False and denies what it covers", func(t *testing.T) {
