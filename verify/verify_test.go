@@ -107,3 +107,24 @@ func TestVerifyBothFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestPredicateTypes: cosign's short names mean what cosign means by them; URIs pass through.
+func TestPredicateTypes(t *testing.T) {
+	for short, want := range map[string]string{
+		"slsaprovenance":                  "https://slsa.dev/provenance/v0.2",
+		"slsaprovenance02":                "https://slsa.dev/provenance/v0.2",
+		"slsaprovenance1":                 "https://slsa.dev/provenance/v1",
+		"spdxjson":                        "https://spdx.dev/Document",
+		"cyclonedx":                       "https://cyclonedx.org/bom",
+		"vuln":                            "https://cosign.sigstore.dev/attestation/vuln/v1",
+		"custom":                          "https://cosign.sigstore.dev/attestation/v1",
+		"https://example.com/predicate/1": "https://example.com/predicate/1",
+	} {
+		if got, err := verify.PredicateType(short); err != nil || got != want {
+			t.Errorf("PredicateType(%q) = %q, %v; want %q", short, got, err, want)
+		}
+	}
+	if _, err := verify.PredicateType("not a type"); err == nil {
+		t.Error("PredicateType accepted a word that is neither a short name nor a URI")
+	}
+}

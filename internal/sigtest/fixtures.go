@@ -47,25 +47,32 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 // those named in drop.
 func PushFixture(t testing.TB, reg *Registry, dir string, drop ...string) name.Digest {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(Fixtures(t), dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mt struct {
-		MediaType types.MediaType `json:"mediaType"`
-	}
-	if err := json.Unmarshal(raw, &mt); err != nil {
-		t.Fatal(err)
-	}
-	if mt.MediaType == "" {
-		mt.MediaType = types.DockerManifestSchema1Signed
-	}
 	repo := reg.Ref(t, "fixtures/"+dir+strings.Join(drop, "")).Context()
-	if err := remote.Put(repo.Tag("latest"), rawManifest{raw: raw, mt: mt.MediaType}); err != nil {
-		t.Fatalf("pushing %s manifest: %v", dir, err)
+	raw, err := os.ReadFile(filepath.Join(Fixtures(t), dir, "manifest.json"))
+	var d name.Digest
+	switch {
+	case os.IsNotExist(err):
+		// A signature without its image (dir-img-cosign-no-manifest): it is attached to an
+		// image it was not made for.
+		d = reg.PushRandom(t, "fixtures/"+dir+":latest")
+	case err != nil:
+		t.Fatal(err)
+	default:
+		var mt struct {
+			MediaType types.MediaType `json:"mediaType"`
+		}
+		if err := json.Unmarshal(raw, &mt); err != nil {
+			t.Fatal(err)
+		}
+		if mt.MediaType == "" {
+			mt.MediaType = types.DockerManifestSchema1Signed
+		}
+		if err := remote.Put(repo.Tag("latest"), rawManifest{raw: raw, mt: mt.MediaType}); err != nil {
+			t.Fatalf("pushing %s manifest: %v", dir, err)
+		}
+		sum := sha256.Sum256(raw)
+		d = repo.Digest("sha256:" + hex.EncodeToString(sum[:]))
 	}
-	sum := sha256.Sum256(raw)
-	d := repo.Digest("sha256:" + hex.EncodeToString(sum[:]))
 
 	sigFiles, _ := filepath.Glob(filepath.Join(Fixtures(t), dir, "signature-*"))
 	sort.Strings(sigFiles)
