@@ -323,3 +323,11 @@ func mustRead(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+func TestUnreadablePodSpec(t *testing.T) {
+	f := newFixture(t)
+	r := run(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: not-a-list\n", preflight.Options{Policies: []string{f.policy}, Manifests: []string{"-"}})
+	if r.code != 1 || !strings.Contains(r.stdout, "pod spec: spec.containers is not a list") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

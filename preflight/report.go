@@ -65,6 +65,15 @@ func (r *Report) add(dec *policy.Decision, obj *Object, lines []int) {
 	}
 }
 
+// addUnreadable reports an object whose pod spec cannot be read: denied, as the webhook denies
+// it, before any image is judged.
+func (r *Report) addUnreadable(obj *Object, err error) {
+	r.Allowed = false
+	msg := fmt.Sprintf("pod spec: %v", err)
+	r.Images = append(r.Images, ImageReport{Policies: []PolicyReport{}, Reasons: []string{msg}, Object: obj.Name(),
+		File: obj.File.Path, Line: obj.Line, message: msg})
+}
+
 func writeJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -182,7 +182,13 @@ func (o *Options) checkManifests(ctx context.Context, e *policy.Engine, r *Repor
 				continue
 			}
 			checked++
-			dec, imgs, lines := o.decide(ctx, e, obj)
+			imgs, err := workload.Images(obj.Object)
+			if err != nil {
+				// A pod spec that cannot be read is denied, as the webhook denies it.
+				r.addUnreadable(obj, err)
+				continue
+			}
+			dec, lines := o.decide(ctx, e, obj, imgs)
 			r.add(dec, obj, lines)
 			if o.Pin {
 				if pins[f], err = appendPins(pins[f], obj, imgs, dec); err != nil {
@@ -199,13 +205,8 @@ func (o *Options) checkManifests(ctx context.Context, e *policy.Engine, r *Repor
 	return pins, warnings, nil
 }
 
-// decide judges one object, and returns its images and the line of each, for locations.
-func (o *Options) decide(ctx context.Context, e *policy.Engine, obj *Object) (*policy.Decision, []workload.Image, []int) {
-	imgs, err := workload.Images(obj.Object)
-	if err != nil {
-		// A pod spec that cannot be read is denied, as the webhook would deny it.
-		return &policy.Decision{Images: []policy.ImageDecision{{Source: "pod spec", Image: "(unreadable)", Reasons: []string{err.Error()}}}}, nil, []int{obj.Line}
-	}
+// decide judges the images of one object, and returns the line of each, for locations.
+func (o *Options) decide(ctx context.Context, e *policy.Engine, obj *Object, imgs []workload.Image) (*policy.Decision, []int) {
 	req := &policy.Request{Namespace: obj.Namespace(o.Namespace), Object: obj.Object, Operation: "CREATE", ResolveAll: o.Pin}
 	lines := make([]int, len(imgs))
 	for i, im := range imgs {
@@ -215,7 +216,7 @@ func (o *Options) decide(ctx context.Context, e *policy.Engine, obj *Object) (*p
 			lines[i] = n.Line
 		}
 	}
-	return e.Decide(ctx, req), imgs, lines
+	return e.Decide(ctx, req), lines
 }
 
 func (o *Options) render(r *Report, warnings []string) error {

@@ -3,7 +3,6 @@ package v1alpha1_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,10 +12,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
-	"github.com/portcullis-dev/portcullis/internal/tooltest"
+	"github.com/portcullis-dev/portcullis/internal/envtesting"
 )
 
 const pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
@@ -24,16 +22,7 @@ const pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-
 // TestCRDValidation applies the generated CRDs to a real kube-apiserver and checks that it
 // refuses malformed policies and shows mode, Ready and age as printer columns.
 func TestCRDValidation(t *testing.T) {
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: tooltest.Assets(t),
-		CRDDirectoryPaths:     []string{filepath.Join(tooltest.Root(t), "charts/portcullis/crds")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("starting kube-apiserver: %v", err)
-	}
-	t.Cleanup(func() { env.Stop() })
+	cfg := envtesting.APIServer(t)
 	scheme := runtime.NewScheme()
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)

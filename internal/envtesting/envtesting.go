@@ -58,9 +58,9 @@ func (w *Warnings) Take() []string {
 	return out
 }
 
-// Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
-// address are chosen here), and stops both when the test ends.
-func Start(t *testing.T, opts webhook.Options) *Cluster {
+// APIServer starts kube-apiserver and etcd with Portcullis's CRDs installed, and stops them
+// when the test ends.
+func APIServer(t testing.TB) *rest.Config {
 	t.Helper()
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: tooltest.Assets(t),
@@ -71,6 +71,15 @@ func Start(t *testing.T, opts webhook.Options) *Cluster {
 	if err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
 	}
+	t.Cleanup(func() { env.Stop() })
+	return cfg
+}
+
+// Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
+// address are chosen here), and stops both when the test ends.
+func Start(t *testing.T, opts webhook.Options) *Cluster {
+	t.Helper()
+	cfg := APIServer(t)
 	port, probe := freePort(t), freePort(t)
 	opts.Port = port
 	opts.RegisterURL = fmt.Sprintf("https://127.0.0.1:%d", port)
@@ -102,7 +111,6 @@ func Start(t *testing.T, opts webhook.Options) *Cluster {
 		case <-time.After(30 * time.Second):
 			t.Error("webhook did not stop")
 		}
-		env.Stop()
 	}
 	t.Cleanup(c.stop)
 	wcfg := rest.CopyConfig(cfg)
