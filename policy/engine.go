@@ -74,6 +74,7 @@ type Engine struct {
 	verdicts    *cache.Cache[*outcome]
 	images      *cache.Cache[*Image] // parsed references: parsing is most of a warm admission
 	parallelism int
+	observe     func(*Policy, Result)
 }
 
 // EngineOption configures an Engine.
@@ -84,6 +85,7 @@ type engineOptions struct {
 	passTTL, failTTL time.Duration
 	cacheSize        int
 	parallelism      int
+	observe          func(*Policy, Result)
 }
 
 // WithNoMatch sets what happens to images no policy covers (default warn).
@@ -118,6 +120,15 @@ func WithVerdictCacheSize(n int) EngineOption {
 	}
 }
 
+// WithVerificationObserver calls observe after each verification the Engine makes (each
+// verdict cache miss), with the policy and the result.
+func WithVerificationObserver(observe func(*Policy, Result)) EngineOption {
+	return func(o *engineOptions) error {
+		o.observe = observe
+		return nil
+	}
+}
+
 // NewEngine returns an Engine judging with set, verifying through v.
 func NewEngine(v *verify.Client, set *Set, opts ...EngineOption) (*Engine, error) {
 	o := engineOptions{noMatch: NoMatchWarn, passTTL: 10 * time.Minute, failTTL: 30 * time.Second, cacheSize: 10000, parallelism: 16}
@@ -126,7 +137,7 @@ func NewEngine(v *verify.Client, set *Set, opts ...EngineOption) (*Engine, error
 			return nil, fmt.Errorf("configuring engine: %w", err)
 		}
 	}
-	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism,
+	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism, observe: o.observe,
 		verdicts: cache.New[*outcome](o.cacheSize, o.passTTL, o.failTTL),
 		images:   cache.New[*Image](o.cacheSize, time.Hour, 0)}
 	if set == nil {
@@ -141,6 +152,9 @@ func (e *Engine) SetPolicies(s *Set) { e.set.Store(s) }
 
 // Policies returns the policy set in use.
 func (e *Engine) Policies() *Set { return e.set.Load() }
+
+// CacheStats reports the verdict cache's hits and misses.
+func (e *Engine) CacheStats() (hits, misses uint64) { return e.verdicts.Stats() }
 
 // Decide judges every image of req. It never returns an error: whatever goes wrong is a reason
 // in the Decision, and it denies.

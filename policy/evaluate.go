@@ -128,6 +128,13 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 	}
 	o, err := e.verdicts.Get(verdictKey(digest, p), func() (*outcome, bool, error) {
 		o, err := e.authorities(ctx, sess, p, img, digest)
+		if e.observe != nil {
+			r := Error
+			if err == nil {
+				r = o.result
+			}
+			e.observe(p, r)
+		}
 		return o, o != nil && o.result == Fail, err
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // Client serves a whole process.
 type Client struct {
 	o         options
-	transport *limitTransport
+	transport *registryTransport
 	digests   *cache.Cache[name.Digest]
 	sigs      *cache.Cache[[]oci.Signature]
 	bundles   *cache.Cache[*bundleSet]
@@ -35,7 +35,7 @@ func New(opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		o:         o,
-		transport: &limitTransport{next: o.transport, max: o.maxResponseBytes},
+		transport: &registryTransport{insecure: o.insecure, observe: o.observe, limit: &limitTransport{next: o.transport, max: o.maxResponseBytes}},
 		digests:   cache.New[name.Digest](o.cacheSize, o.digestTTL, 0),
 		sigs:      cache.New[[]oci.Signature](o.cacheSize, o.materialTTL, 0),
 		bundles:   cache.New[*bundleSet](o.cacheSize, o.materialTTL, 0),

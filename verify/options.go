@@ -20,6 +20,8 @@ type options struct {
 	cacheSize        int
 	maxResponseBytes int64
 	userAgent        string
+	insecure         map[string]bool
+	observe          func(registry string, code int)
 }
 
 func defaultOptions() options {

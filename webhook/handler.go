@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/portcullis-dev/portcullis/policy"
@@ -25,16 +27,40 @@ type Handler struct {
 	Mutate bool
 	// Clientset reads pull secrets and service accounts; nil pulls anonymously.
 	Clientset kubernetes.Interface
+	// Keychain holds the credentials used for every request (signature pull secrets, cloud
+	// keychains), after the pod's own; nil means none.
+	Keychain authn.Keychain
 	// Deadline bounds each admission, and is shorter than the webhook's timeoutSeconds so a
 	// slow registry gives our reason, not the API server's timeout.
 	Deadline time.Duration
-	Log      logr.Logger
+	// Events records an Event for each denial, and for each warning of the validating webhook.
+	Events  events.EventRecorder
+	Metrics *Metrics
+	Log     logr.Logger
 }
 
 var _ admission.Handler = (*Handler)(nil)
 
 // Handle implements admission.Handler.
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	start := time.Now()
+	resp := h.handle(ctx, req)
+	if h.Metrics != nil {
+		hook := map[bool]string{true: "mutate", false: "validate"}[h.Mutate]
+		decision := "allowed"
+		switch {
+		case !resp.Allowed:
+			decision = "denied"
+		case len(resp.Warnings) > 0:
+			decision = "warned"
+		}
+		h.Metrics.admissions.WithLabelValues(hook, req.Kind.Kind, string(req.Operation), decision).Inc()
+		h.Metrics.latency.WithLabelValues(hook).Observe(time.Since(start).Seconds())
+	}
+	return resp
+}
+
+func (h *Handler) handle(ctx context.Context, req admission.Request) admission.Response {
 	switch req.Operation {
 	case admissionv1.Create, admissionv1.Update:
 	case admissionv1.Delete, admissionv1.Connect:
@@ -66,13 +92,16 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		Object:        obj,
 		Operation:     string(req.Operation),
 		UserInfo:      policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
-		Keychain:      podKeychain(ctx, h.Clientset, h.Log, req.Namespace, sa, secrets),
+		Keychain:      h.keychain(ctx, req.Namespace, sa, secrets),
 		RequirePinned: !h.Mutate,
 	}
 	for _, im := range imgs {
 		preq.Images = append(preq.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
 	}
 	dec := h.Engine.Decide(ctx, preq)
+	if !dec.Allowed || !h.Mutate {
+		recordEvent(h.Events, obj, dec, string(req.Operation))
+	}
 	return respond(dec, imgs, h.Mutate)
 }
 

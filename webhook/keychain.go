@@ -2,11 +2,16 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/authn/k8schain"
 	kauth "github.com/google/go-containerregistry/pkg/authn/kubernetes"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -23,19 +28,85 @@ func (l *lazyKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return l.kc.Resolve(r)
 }
 
-// podKeychain returns the credentials the kubelet would use for a pod in namespace: its image
-// pull secrets and its service account's. If they cannot be read, pulls are anonymous, and a
-// private registry then refuses with a reason the deny message carries.
-func podKeychain(ctx context.Context, cs kubernetes.Interface, log logr.Logger, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
-	if cs == nil {
+// keychain returns the credentials for one admission: those the kubelet would use for a pod in
+// namespace (its image pull secrets and its service account's), then the process's own. If the
+// pod's cannot be read, a private registry refuses with a reason the deny message carries.
+func (h *Handler) keychain(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
+	chain := []authn.Keychain{}
+	if h.Clientset != nil {
+		chain = append(chain, &lazyKeychain{build: func() authn.Keychain {
+			kc, err := kauth.New(ctx, h.Clientset, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
+			if err != nil {
+				h.Log.Error(err, "reading pull secrets; pulling without them", "namespace", namespace, "serviceAccount", serviceAccount)
+				return authn.NewMultiKeychain()
+			}
+			return kc
+		}})
+	}
+	if h.Keychain != nil {
+		chain = append(chain, h.Keychain)
+	}
+	return authn.NewMultiKeychain(chain...)
+}
+
+// processKeychain is the credentials of every request: the signature pull secrets, read from
+// the install namespace when a registry first asks (and again after refresh), then the cloud
+// keychains when enabled.
+func processKeychain(ctx context.Context, cs kubernetes.Interface, o *Options, log logr.Logger) (authn.Keychain, error) {
+	var chain []authn.Keychain
+	if len(o.SignaturePullSecrets) > 0 {
+		chain = append(chain, &secretKeychain{cs: cs, namespace: o.InstallNamespace, names: o.SignaturePullSecrets, log: log})
+	}
+	if o.CloudKeychains {
+		kc, err := k8schain.NewNoClient(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("setting up the cloud keychains: %w", err)
+		}
+		chain = append(chain, kc)
+	}
+	return authn.NewMultiKeychain(chain...), nil
+}
+
+// secretKeychain reads docker-config Secrets when first asked, and again every refresh.
+type secretKeychain struct {
+	cs        kubernetes.Interface
+	namespace string
+	names     []string
+	log       logr.Logger
+
+	mu     sync.Mutex
+	kc     authn.Keychain
+	readAt time.Time
+}
+
+const secretRefresh = 5 * time.Minute
+
+func (s *secretKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	s.mu.Lock()
+	if s.kc == nil || time.Since(s.readAt) > secretRefresh {
+		s.kc, s.readAt = s.read(), time.Now()
+	}
+	kc := s.kc
+	s.mu.Unlock()
+	return kc.Resolve(r)
+}
+
+func (s *secretKeychain) read() authn.Keychain {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var secrets []corev1.Secret
+	for _, n := range s.names {
+		sec, err := s.cs.CoreV1().Secrets(s.namespace).Get(ctx, n, metav1.GetOptions{})
+		if err != nil {
+			s.log.Error(err, "reading a signature pull secret", "namespace", s.namespace, "name", n)
+			continue
+		}
+		secrets = append(secrets, *sec)
+	}
+	kc, err := kauth.NewFromPullSecrets(ctx, secrets)
+	if err != nil {
+		s.log.Error(err, "reading signature pull secrets")
 		return authn.NewMultiKeychain()
 	}
-	return &lazyKeychain{build: func() authn.Keychain {
-		kc, err := kauth.New(ctx, cs, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
-		if err != nil {
-			log.Error(err, "reading pull secrets; pulling anonymously", "namespace", namespace, "serviceAccount", serviceAccount)
-			return authn.NewMultiKeychain()
-		}
-		return kc
-	}}
+	return kc
 }

@@ -33,7 +33,9 @@ type Policies struct {
 	Secrets          client.Reader
 	Engine           *policy.Engine
 	InstallNamespace string
-	Log              logr.Logger
+	// Leading reports whether this replica writes statuses; nil means always.
+	Leading func() bool
+	Log     logr.Logger
 
 	synced atomic.Bool
 }
@@ -78,6 +80,9 @@ func (p *Policies) Reconcile(ctx context.Context, _ reconcile.Request) (reconcil
 	p.Engine.SetPolicies(set)
 	p.synced.Store(true)
 	p.Log.Info("policies compiled", "clusterImagePolicies", len(cips.Items), "imagePolicies", len(ips.Items), "trustRoots", len(trs.Items))
+	if p.Leading != nil && !p.Leading() {
+		return reconcile.Result{RequeueAfter: resync}, nil // the leader reports statuses
+	}
 	return reconcile.Result{RequeueAfter: resync}, p.report(ctx, set, &cips, &ips, &trs)
 }
 

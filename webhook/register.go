@@ -48,6 +48,8 @@ func NamespaceSelector(installNamespace string) *metav1.LabelSelector {
 
 // Registration says where the API server reaches the webhooks and how long it waits.
 type Registration struct {
+	// Name names both configurations.
+	Name             string
 	URL              string
 	CABundle         []byte
 	InstallNamespace string
@@ -64,7 +66,7 @@ func Register(ctx context.Context, c client.Client, r Registration) error {
 		u := r.URL + path
 		return admissionregistrationv1.WebhookClientConfig{URL: &u, CABundle: r.CABundle}
 	}
-	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: Name}}
+	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: r.Name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, mwc, func() error {
 		mwc.Webhooks = []admissionregistrationv1.MutatingWebhook{{
 			Name: "mutate.portcullis.dev", ClientConfig: cc("/mutate"), Rules: Rules(),
@@ -75,7 +77,7 @@ func Register(ctx context.Context, c client.Client, r Registration) error {
 	}); err != nil {
 		return fmt.Errorf("registering the mutating webhook: %w", err)
 	}
-	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: Name}}
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: r.Name}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, c, vwc, func() error {
 		vwc.Webhooks = []admissionregistrationv1.ValidatingWebhook{{
 			Name: "validate.portcullis.dev", ClientConfig: cc("/validate"), Rules: Rules(),
@@ -89,15 +91,15 @@ func Register(ctx context.Context, c client.Client, r Registration) error {
 	return nil
 }
 
-// Unregister deletes both webhook configurations, so a stopped out-of-cluster webhook does
-// not block the cluster.
-func Unregister(ctx context.Context, c client.Client) error {
+// Unregister deletes both webhook configurations named name, so a stopped out-of-cluster
+// webhook does not block the cluster.
+func Unregister(ctx context.Context, c client.Client, name string) error {
 	for _, obj := range []client.Object{
-		&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: Name}},
-		&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: Name}},
+		&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}},
 	} {
 		if err := c.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("unregistering %s: %w", Name, err)
+			return fmt.Errorf("unregistering %s: %w", name, err)
 		}
 	}
 	return nil

@@ -3,17 +3,20 @@ package webhook
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/authn"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -24,26 +27,6 @@ import (
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/verify"
 )
-
-// Options configure the webhook process.
-type Options struct {
-	// Port serves /mutate and /validate over TLS.
-	Port int
-	// CertDir holds tls.crt and tls.key. With RegisterURL, a generated certificate is used.
-	CertDir string
-	// MetricsAddr and ProbeAddr serve /metrics and /healthz, /readyz; "0" turns them off.
-	MetricsAddr, ProbeAddr string
-	NoMatch                policy.NoMatch
-	// RegisterURL, when set, is the https URL the API server reaches this process at: the
-	// process makes its own certificate and registers the webhook configurations for it.
-	RegisterURL      string
-	InstallNamespace string
-	// TimeoutSeconds is the webhooks' timeoutSeconds; each admission's own deadline is shorter.
-	TimeoutSeconds int32
-	VerifyOptions  []verify.Option
-	EngineOptions  []policy.EngineOption
-	Log            logr.Logger
-}
 
 // Scheme returns the scheme the webhook's clients use: Kubernetes' built-in kinds and ours.
 func Scheme() (*runtime.Scheme, error) {
@@ -66,12 +49,24 @@ func Deadline(timeoutSeconds int32) time.Duration {
 }
 
 func controllerOptions() controller.Options {
-	skip := true // several webhooks may run in one test process
-	return controller.Options{SkipNameValidation: &skip, MaxConcurrentReconciles: 1}
+	skip := true      // several webhooks may run in one test process
+	everyone := false // every replica compiles the policies it judges with
+	return controller.Options{SkipNameValidation: &skip, NeedLeaderElection: &everyone, MaxConcurrentReconciles: 1}
 }
+
+// everyReplica is a runnable that runs on every replica, leader or not.
+type everyReplica func(context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+
+// NeedLeaderElection is false.
+func (everyReplica) NeedLeaderElection() bool { return false }
 
 // Run serves both webhooks until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, o Options) error {
+	if err := o.defaults(); err != nil {
+		return err
+	}
 	log := o.Log
 	scheme, err := Scheme()
 	if err != nil {
@@ -90,20 +85,19 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		o.CertDir = dir
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Logger:                 log,
-		Metrics:                metricsserver.Options{BindAddress: o.MetricsAddr},
-		HealthProbeBindAddress: o.ProbeAddr,
-		WebhookServer:          crwebhook.NewServer(crwebhook.Options{Port: o.Port, CertDir: o.CertDir}),
+		Scheme:                        scheme,
+		Logger:                        log,
+		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:        o.ProbeAddr,
+		LeaderElection:                o.LeaderElect,
+		LeaderElectionID:              o.WebhookConfigName,
+		LeaderElectionNamespace:       o.InstallNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		// Secrets are watched only where Portcullis keeps its own: the install namespace.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.InstallNamespace: {}}},
+		}},
 	})
-	if err != nil {
-		return fmt.Errorf("starting the manager: %w", err)
-	}
-	vc, err := verify.New(o.VerifyOptions...)
-	if err != nil {
-		return err
-	}
-	engine, err := policy.NewEngine(vc, nil, append([]policy.EngineOption{policy.WithNoMatch(o.NoMatch)}, o.EngineOptions...)...)
 	if err != nil {
 		return err
 	}
@@ -111,16 +105,69 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	pols := &Policies{Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Engine: engine, InstallNamespace: o.InstallNamespace, Log: log.WithName("policies")}
+	m := processMetrics()
+	kc, err := processKeychain(ctx, cs, &o, log.WithName("keychain"))
+	if err != nil {
+		return err
+	}
+	vc, err := verify.New(append([]verify.Option{verify.WithKeychain(kc), verify.WithRequestObserver(m.registryRequest)}, o.VerifyOptions...)...)
+	if err != nil {
+		return err
+	}
+	engine, err := policy.NewEngine(vc, nil, append([]policy.EngineOption{policy.WithNoMatch(o.NoMatch), policy.WithVerificationObserver(m.verified)}, o.EngineOptions...)...)
+	if err != nil {
+		return err
+	}
+	caches.Store(&cacheSources{engine: engine, client: vc})
+	pols := &Policies{Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Engine: engine, InstallNamespace: o.InstallNamespace,
+		Leading: leading(mgr), Log: log.WithName("policies")}
 	if err := pols.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	srv := mgr.GetWebhookServer()
+	srv := crwebhook.NewServer(crwebhook.Options{Port: o.Port, CertDir: o.CertDir})
+	registerHandlers(srv, mgr, engine, cs, kc, m, &o)
+	if err := addChecks(mgr, srv, pols); err != nil {
+		return err
+	}
+	if err := serveWhenCertified(mgr, srv, &o, log); err != nil {
+		return err
+	}
+	if err := mgr.Add(compileOnStart(mgr, pols, log)); err != nil {
+		return err
+	}
+	// The replica elected leader writes every policy's status at once, not at the next change.
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		_, err := pols.Reconcile(ctx, key)
+		return err
+	})); err != nil {
+		return err
+	}
+	if o.RegisterURL != "" {
+		if err := mgr.Add(everyReplica(func(ctx context.Context) error {
+			return registerWhileRunning(ctx, mgr, srv, o, caBundle, log)
+		})); err != nil {
+			return err
+		}
+	}
+	return mgr.Start(ctx)
+}
+
+func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.Engine, cs kubernetes.Interface, kc authn.Keychain, m *Metrics, o *Options) {
 	recoverPanic := true
+	var podSecrets kubernetes.Interface
+	if o.PodPullSecrets {
+		podSecrets = cs
+	}
 	for path, mutate := range map[string]bool{"/mutate": true, "/validate": false} {
-		h := &Handler{Engine: engine, Mutate: mutate, Clientset: cs, Deadline: Deadline(o.TimeoutSeconds), Log: log.WithName(path[1:])}
+		h := &Handler{Engine: engine, Mutate: mutate, Clientset: podSecrets, Keychain: kc, Deadline: Deadline(o.TimeoutSeconds),
+			Events: mgr.GetEventRecorder("portcullis"), Metrics: m, Log: o.Log.WithName(path[1:])}
 		srv.Register(path, &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic})
 	}
+}
+
+// addChecks makes /healthz answer while the process runs, and /readyz only once the policies
+// are compiled from synced informers and the webhook server answers.
+func addChecks(mgr manager.Manager, srv crwebhook.Server, pols *Policies) error {
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err
 	}
@@ -132,25 +179,34 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	}); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("webhook", srv.StartedChecker()); err != nil {
-		return err
-	}
-	// Compile once the informers have synced, even if no policy exists to trigger a watch event.
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	return mgr.AddReadyzCheck("webhook", srv.StartedChecker())
+}
+
+// compileOnStart compiles the policies once the informers have synced, even if no policy exists
+// to trigger a watch event.
+func compileOnStart(mgr manager.Manager, pols *Policies, log logr.Logger) manager.Runnable {
+	return everyReplica(func(ctx context.Context) error {
 		if !mgr.GetCache().WaitForCacheSync(ctx) {
 			return nil
 		}
 		if _, err := pols.Reconcile(ctx, key); err != nil {
 			log.Error(err, "first policy compile")
 		}
-		if o.RegisterURL == "" {
-			return nil
+		return nil
+	})
+}
+
+// leading reports whether this replica is the elected leader (always, without election).
+func leading(mgr manager.Manager) func() bool {
+	elected := mgr.Elected()
+	return func() bool {
+		select {
+		case <-elected:
+			return true
+		default:
+			return false
 		}
-		return registerWhileRunning(ctx, mgr, srv, o, caBundle, log)
-	})); err != nil {
-		return err
 	}
-	return mgr.Start(ctx)
 }
 
 // registerWhileRunning registers the webhook configurations once the server answers, and
@@ -163,7 +219,7 @@ func registerWhileRunning(ctx context.Context, mgr manager.Manager, srv crwebhoo
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	reg := Registration{URL: o.RegisterURL, CABundle: caBundle, InstallNamespace: o.InstallNamespace, TimeoutSeconds: o.TimeoutSeconds}
+	reg := Registration{Name: o.WebhookConfigName, URL: o.RegisterURL, CABundle: caBundle, InstallNamespace: o.InstallNamespace, TimeoutSeconds: o.TimeoutSeconds}
 	if err := Register(ctx, mgr.GetClient(), reg); err != nil {
 		return err
 	}
@@ -171,7 +227,7 @@ func registerWhileRunning(ctx context.Context, mgr manager.Manager, srv crwebhoo
 	<-ctx.Done()
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := Unregister(cctx, mgr.GetClient()); err != nil {
+	if err := Unregister(cctx, mgr.GetClient(), o.WebhookConfigName); err != nil {
 		log.Error(err, "unregistering")
 		return err
 	}

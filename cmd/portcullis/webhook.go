@@ -12,15 +12,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/verify"
 	"github.com/portcullis-dev/portcullis/webhook"
 )
 
 func webhookCommand() *cobra.Command {
 	var (
-		o          webhook.Options
-		kubeconfig string
-		noMatch    string
-		logLevel   string
+		o            webhook.Options
+		kubeconfig   string
+		noMatch      string
+		logLevel     string
+		registryCA   string
+		insecureRegs []string
 	)
 	cmd := &cobra.Command{
 		Use:   "webhook",
@@ -37,6 +40,16 @@ func webhookCommand() *cobra.Command {
 			}
 			o.Log = zap.New(zap.JSONEncoder(), zap.Level(level))
 			ctrl.SetLogger(o.Log)
+			if registryCA != "" {
+				pem, err := os.ReadFile(registryCA)
+				if err != nil {
+					return fmt.Errorf("--registry-ca-file: %w", err)
+				}
+				o.VerifyOptions = append(o.VerifyOptions, verify.WithRegistryCAs(pem))
+			}
+			if len(insecureRegs) > 0 {
+				o.VerifyOptions = append(o.VerifyOptions, verify.WithInsecureRegistries(insecureRegs...))
+			}
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -55,6 +68,16 @@ func webhookCommand() *cobra.Command {
 	f.StringVar(&o.InstallNamespace, "install-namespace", envOr("POD_NAMESPACE", "portcullis-system"), "namespace Portcullis runs in: excluded from admission, and home of ClusterImagePolicy key Secrets")
 	f.Int32Var(&o.TimeoutSeconds, "timeout-seconds", 10, "the webhooks' timeoutSeconds; each admission gives up before it")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.WebhookConfigName, "webhook-config-name", webhook.Name, "name of both webhook configurations, and of the leader election Lease")
+	f.StringVar(&o.TLSSecret, "tls-secret", "", "Secret in the install namespace holding the serving certificate; every replica serves it from --cert-dir")
+	f.BoolVar(&o.RotateCertificates, "rotate-certificates", false, "make and rotate the --tls-secret certificate and inject its CA into the webhook configurations (on the leader)")
+	f.StringVar(&o.ServiceName, "service-name", "", "the Service in front of the webhooks: the certificate is for NAME.NAMESPACE.svc")
+	f.BoolVar(&o.LeaderElect, "leader-elect", false, "elect one replica (a Lease) for certificate rotation and status writes; every replica serves admission")
+	f.BoolVar(&o.PodPullSecrets, "pod-pull-secrets", true, "read each pod's imagePullSecrets and service account to reach private registries")
+	f.StringArrayVar(&o.SignaturePullSecrets, "signature-pull-secret", nil, "docker-config Secret in the install namespace used for every registry request (repeatable)")
+	f.BoolVar(&o.CloudKeychains, "cloud-keychains", false, "use the ECR, GCR/Artifact Registry and ACR credential helpers")
+	f.StringVar(&registryCA, "registry-ca-file", "", "PEM file of private registry CAs, trusted besides the system's")
+	f.StringArrayVar(&insecureRegs, "insecure-registry", nil, "registry (host or host:port) reached over plain HTTP (repeatable)")
 	return cmd
 }
 

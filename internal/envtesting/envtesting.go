@@ -94,6 +94,7 @@ func Start(t *testing.T, opts webhook.Options) *Cluster {
 	if opts.InstallNamespace == "" {
 		opts.InstallNamespace = "portcullis-system"
 	}
+	opts.PodPullSecrets = true // as the binary's flag defaults
 	if opts.Log.GetSink() == nil {
 		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 0})
 	}
