@@ -54,4 +54,3 @@ func TestPrivateCARegistry(t *testing.T) {
 		t.Fatal("a CA bundle without certificates was accepted")
 	}
 }
-
