@@ -177,3 +177,54 @@ func freePort(t testing.TB) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// Replica runs one webhook process against cfg until its stop function is called (or the test
+// ends). Port, ProbeAddr and MetricsAddr must be set in opts.
+type Replica struct {
+	Opts webhook.Options
+	stop func()
+}
+
+// RunReplica starts a webhook replica with opts, as the chart runs one (no --register-url).
+func RunReplica(t *testing.T, cfg *rest.Config, opts webhook.Options) *Replica {
+	t.Helper()
+	if opts.Log.GetSink() == nil {
+		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 0})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- webhook.Run(ctx, cfg, opts) }()
+	var once sync.Once
+	r := &Replica{Opts: opts}
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("replica on port %d: %v", opts.Port, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("replica on port %d did not stop", opts.Port)
+			}
+		})
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// Stop stops the replica gracefully, as a pod deletion or a node drain does.
+func (r *Replica) Stop() { r.stop() }
+
+// Ready reports whether the replica's /readyz answers 200.
+func (r *Replica) Ready() bool {
+	resp, err := http.Get("http://" + r.Opts.ProbeAddr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// FreePort returns a free loopback port.
+func FreePort(t testing.TB) int { return freePort(t) }
