@@ -27,14 +27,13 @@ generate: tools
 
 ## tools: the CLIs tests run, built from the Go module proxy into bin/ (one go build, so
 ## shared packages compile once and links overlap)
-TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry
+TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry $(BIN)/helm
 tools: $(TOOL_BINS)
 
 $(TOOL_BINS) &: $(TOOLS_CLI)/go.mod $(TOOLS_CLI)/go.sum
 	cd $(TOOLS_CLI) && go build -o $(BIN)/ sigs.k8s.io/controller-tools/cmd/controller-gen \
-		github.com/sigstore/cosign/v3/cmd/cosign github.com/distribution/distribution/v3/cmd/registry
-$(BIN)/helm: $(TOOLS_CLI)/go.mod
-	cd $(TOOLS_CLI) && go build -o $@ helm.sh/helm/v3/cmd/helm
+		github.com/sigstore/cosign/v3/cmd/cosign github.com/distribution/distribution/v3/cmd/registry \
+		helm.sh/helm/v3/cmd/helm
 
 ## k8s: the real kube-apiserver and etcd that envtest and the demo run (kubectl for the demo)
 K8S_BINS := $(BIN)/k8s/kube-apiserver $(BIN)/k8s/etcd

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -62,17 +63,40 @@ func (w *Warnings) Take() []string {
 // when the test ends.
 func APIServer(t testing.TB) *rest.Config {
 	t.Helper()
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: tooltest.Assets(t),
+	cfg, _ := start(t, &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(tooltest.Root(t), "charts/portcullis/crds")},
 		ErrorIfCRDPathMissing: true,
-	}
+	})
+	return cfg
+}
+
+// BareAPIServer starts kube-apiserver and etcd with nothing installed, and returns the path of
+// a kubeconfig for an administrator, for tools such as helm and kubectl.
+func BareAPIServer(t testing.TB) (*rest.Config, string) {
+	t.Helper()
+	return start(t, &envtest.Environment{})
+}
+
+func start(t testing.TB, env *envtest.Environment) (*rest.Config, string) {
+	env.BinaryAssetsDirectory = tooltest.Assets(t)
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
 	}
 	t.Cleanup(func() { env.Stop() })
-	return cfg
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := admin.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, path
 }
 
 // Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
