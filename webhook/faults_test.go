@@ -30,9 +30,20 @@ import (
 // registries that hang or want credentials, and posts it AdmissionReviews the API server would
 // never send.
 func TestWebhookFailsClosed(t *testing.T) {
-	w := &world{Cluster: envtesting.Start(t, webhook.Options{NoMatch: policy.NoMatchDeny, TimeoutSeconds: 3}),
+	w := &world{Cluster: envtesting.Start(t, webhook.Options{NoMatch: policy.NoMatchDeny, TimeoutSeconds: 3, SignaturePullSecrets: []string{"registry-creds"}}),
 		reg: sigtest.NewRegistry(t, true), keyA: sigtest.NewKey(t)}
 	ctx := context.Background()
+
+	// The signature pull secret exists before the first registry request, as at install.
+	var vendorOpen atomic.Bool
+	vendorOpen.Store(true)
+	vendor := sigtest.NewRegistry(t, true, basicAuth("portcullis", "s3cret", &vendorOpen))
+	w.keyA.SignLegacy(t, vendor.PushRandom(t, "vendor/app:1"))
+	vendorOpen.Store(false)
+	w.Namespace(t, "portcullis-system", nil)
+	if err := w.Client.Create(ctx, dockerConfig("portcullis-system", "registry-creds", vendor.Host, "portcullis", "s3cret")); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("noMatch deny", func(t *testing.T) {
 		img, _ := w.image(t, "nobody/app:1", w.keyA)
@@ -86,6 +97,15 @@ func TestWebhookFailsClosed(t *testing.T) {
 		p.Spec.ServiceAccountName = "builder"
 		if err := w.Client.Create(ctx, p); err != nil {
 			t.Fatalf("pod with a service account holding the pull secret: %v", err)
+		}
+	})
+
+	t.Run("signature pull secrets serve every registry request", func(t *testing.T) {
+		private := vendor
+		w.apply(t, &v1alpha1.ClusterImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "vendor"}, Spec: policySpec(private.Host+"/vendor/**", "", keyAuthority("a", w.keyA))})
+		// The pod names no pull secret: Portcullis's own reaches the registry.
+		if err := w.Client.Create(ctx, pod(w.Namespace(t, "vendor", nil), "app", private.Host+"/vendor/app:1")); err != nil {
+			t.Fatalf("with a signature pull secret: %v", err)
 		}
 	})
 

@@ -77,28 +77,37 @@ type secretKeychain struct {
 	mu     sync.Mutex
 	kc     authn.Keychain
 	readAt time.Time
+	ttl    time.Duration
 }
 
-const secretRefresh = 5 * time.Minute
+// The Secrets are read again after secretRefresh, or after secretRetry when one could not be.
+const (
+	secretRefresh = 5 * time.Minute
+	secretRetry   = 10 * time.Second
+)
 
 func (s *secretKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	s.mu.Lock()
-	if s.kc == nil || time.Since(s.readAt) > secretRefresh {
-		s.kc, s.readAt = s.read(), time.Now()
+	if s.kc == nil || time.Since(s.readAt) > s.ttl {
+		s.kc, s.ttl = s.read()
+		s.readAt = time.Now()
 	}
 	kc := s.kc
 	s.mu.Unlock()
 	return kc.Resolve(r)
 }
 
-func (s *secretKeychain) read() authn.Keychain {
+// read returns the keychain of the Secrets and how long to keep it.
+func (s *secretKeychain) read() (authn.Keychain, time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	ttl := secretRefresh
 	var secrets []corev1.Secret
 	for _, n := range s.names {
 		sec, err := s.cs.CoreV1().Secrets(s.namespace).Get(ctx, n, metav1.GetOptions{})
 		if err != nil {
 			s.log.Error(err, "reading a signature pull secret", "namespace", s.namespace, "name", n)
+			ttl = secretRetry
 			continue
 		}
 		secrets = append(secrets, *sec)
@@ -106,7 +115,7 @@ func (s *secretKeychain) read() authn.Keychain {
 	kc, err := kauth.NewFromPullSecrets(ctx, secrets)
 	if err != nil {
 		s.log.Error(err, "reading signature pull secrets")
-		return authn.NewMultiKeychain()
+		return authn.NewMultiKeychain(), secretRetry
 	}
-	return kc
+	return kc, ttl
 }
