@@ -11,10 +11,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/workload"
 )
@@ -25,11 +25,8 @@ type Handler struct {
 	Engine *policy.Engine
 	// Mutate selects the mutating webhook; otherwise validating.
 	Mutate bool
-	// Clientset reads pull secrets and service accounts; nil pulls anonymously.
-	Clientset kubernetes.Interface
-	// Keychain holds the credentials used for every request (signature pull secrets, cloud
-	// keychains), after the pod's own; nil means none.
-	Keychain authn.Keychain
+	// Credentials gives each admission the registry credentials of its pod; nil means none.
+	Credentials *cluster.Credentials
 	// Deadline bounds each admission, and is shorter than the webhook's timeoutSeconds so a
 	// slow registry gives our reason, not the API server's timeout.
 	Deadline time.Duration
@@ -92,7 +89,7 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) admission.R
 		Object:        obj,
 		Operation:     string(req.Operation),
 		UserInfo:      policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
-		Keychain:      h.keychain(ctx, req.Namespace, sa, secrets),
+		Keychain:      h.credentials(ctx, req.Namespace, sa, secrets),
 		RequirePinned: !h.Mutate,
 	}
 	for _, im := range imgs {
@@ -103,6 +100,13 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) admission.R
 		recordEvent(h.Events, obj, dec, string(req.Operation))
 	}
 	return respond(dec, imgs, h.Mutate)
+}
+
+func (h *Handler) credentials(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
+	if h.Credentials == nil {
+		return nil
+	}
+	return h.Credentials.For(ctx, namespace, serviceAccount, pullSecrets)
 }
 
 // decode reads an object of kind and its images.

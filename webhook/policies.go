@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
 )
 
@@ -35,7 +35,9 @@ type Policies struct {
 	InstallNamespace string
 	// Leading reports whether this replica writes statuses; nil means always.
 	Leading func() bool
-	Log     logr.Logger
+	// OnCompile, when set, is called after each compile (the auditor rescans).
+	OnCompile func()
+	Log       logr.Logger
 
 	synced atomic.Bool
 }
@@ -62,42 +64,21 @@ func (p *Policies) Synced() bool { return p.synced.Load() }
 
 // Reconcile recompiles every policy and publishes the new set.
 func (p *Policies) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
-	var cips v1alpha1.ClusterImagePolicyList
-	var ips v1alpha1.ImagePolicyList
-	var trs v1alpha1.TrustRootList
-	for _, l := range []client.ObjectList{&cips, &ips, &trs} {
-		if err := p.Client.List(ctx, l); err != nil {
-			return reconcile.Result{}, fmt.Errorf("listing policies: %w", err)
-		}
+	res, err := cluster.ReadResources(ctx, p.Client)
+	if err != nil {
+		return reconcile.Result{}, err
 	}
-	set := policy.Compile(policy.Sources{
-		ClusterPolicies:  cips.Items,
-		Policies:         ips.Items,
-		TrustRoots:       trs.Items,
-		SecretKey:        p.secretKey(ctx),
-		InstallNamespace: p.InstallNamespace,
-	})
+	set := policy.Compile(res.Sources(ctx, p.Secrets, p.InstallNamespace))
 	p.Engine.SetPolicies(set)
 	p.synced.Store(true)
-	p.Log.Info("policies compiled", "clusterImagePolicies", len(cips.Items), "imagePolicies", len(ips.Items), "trustRoots", len(trs.Items))
+	p.Log.Info("policies compiled", "clusterImagePolicies", len(res.ClusterPolicies.Items), "imagePolicies", len(res.Policies.Items), "trustRoots", len(res.TrustRoots.Items))
+	if p.OnCompile != nil {
+		p.OnCompile()
+	}
 	if p.Leading != nil && !p.Leading() {
 		return reconcile.Result{RequeueAfter: resync}, nil // the leader reports statuses
 	}
-	return reconcile.Result{RequeueAfter: resync}, p.report(ctx, set, &cips, &ips, &trs)
-}
-
-func (p *Policies) secretKey(ctx context.Context) func(ns, name, key string) ([]byte, error) {
-	return func(ns, name, key string) ([]byte, error) {
-		var s corev1.Secret
-		if err := p.Secrets.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
-			return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
-		}
-		v, ok := s.Data[key]
-		if !ok {
-			return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
-		}
-		return v, nil
-	}
+	return reconcile.Result{RequeueAfter: resync}, p.report(ctx, set, &res.ClusterPolicies, &res.Policies, &res.TrustRoots)
 }
 
 // report writes each object's Ready condition where it changed.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/google/go-containerregistry/pkg/authn"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -24,6 +23,7 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/verify"
 )
@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return err
 	}
 	m := processMetrics()
-	kc, err := processKeychain(ctx, cs, &o, log.WithName("keychain"))
+	kc, err := cluster.ProcessKeychain(ctx, cs, o.InstallNamespace, o.SignaturePullSecrets, o.CloudKeychains, log.WithName("keychain"))
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,11 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		return err
 	}
 	srv := crwebhook.NewServer(crwebhook.Options{Port: o.Port, CertDir: o.CertDir})
-	registerHandlers(srv, mgr, engine, cs, kc, m, &o)
+	creds := &cluster.Credentials{Process: kc, Log: log.WithName("credentials")}
+	if o.PodPullSecrets {
+		creds.PodSecrets = cs
+	}
+	registerHandlers(srv, mgr, engine, creds, m, &o)
 	if err := addChecks(mgr, srv, pols); err != nil {
 		return err
 	}
@@ -152,14 +156,10 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	return mgr.Start(ctx)
 }
 
-func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.Engine, cs kubernetes.Interface, kc authn.Keychain, m *Metrics, o *Options) {
+func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.Engine, creds *cluster.Credentials, m *Metrics, o *Options) {
 	recoverPanic := true
-	var podSecrets kubernetes.Interface
-	if o.PodPullSecrets {
-		podSecrets = cs
-	}
 	for path, mutate := range map[string]bool{"/mutate": true, "/validate": false} {
-		h := &Handler{Engine: engine, Mutate: mutate, Clientset: podSecrets, Keychain: kc, Deadline: Deadline(o.TimeoutSeconds),
+		h := &Handler{Engine: engine, Mutate: mutate, Credentials: creds, Deadline: Deadline(o.TimeoutSeconds),
 			Events: mgr.GetEventRecorder("portcullis"), Metrics: m, Log: o.Log.WithName(path[1:])}
 		srv.Register(path, &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic})
 	}

@@ -1,4 +1,4 @@
-package webhook
+package cluster
 
 import (
 	"context"
@@ -28,36 +28,47 @@ func (l *lazyKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return l.kc.Resolve(r)
 }
 
-// keychain returns the credentials for one admission: those the kubelet would use for a pod in
-// namespace (its image pull secrets and its service account's), then the process's own. If the
-// pod's cannot be read, a private registry refuses with a reason the deny message carries.
-func (h *Handler) keychain(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
+// Credentials are the registry credentials of a Portcullis process.
+type Credentials struct {
+	// PodSecrets reads each pod's image pull secrets and service account; nil reads none.
+	PodSecrets kubernetes.Interface
+	// Process is the credentials of every request, after the pod's: signature pull secrets,
+	// cloud keychains. Nil means none.
+	Process authn.Keychain
+	Log     logr.Logger
+}
+
+// For returns the credentials for one pod in namespace: those the kubelet would use (its image
+// pull secrets and its service account's), read only when a registry first asks, then the
+// process's own. If the pod's cannot be read, a private registry refuses with a reason the
+// deny message carries.
+func (c *Credentials) For(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
 	chain := []authn.Keychain{}
-	if h.Clientset != nil {
+	if c.PodSecrets != nil {
 		chain = append(chain, &lazyKeychain{build: func() authn.Keychain {
-			kc, err := kauth.New(ctx, h.Clientset, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
+			kc, err := kauth.New(ctx, c.PodSecrets, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
 			if err != nil {
-				h.Log.Error(err, "reading pull secrets; pulling without them", "namespace", namespace, "serviceAccount", serviceAccount)
+				c.Log.Error(err, "reading pull secrets; pulling without them", "namespace", namespace, "serviceAccount", serviceAccount)
 				return authn.NewMultiKeychain()
 			}
 			return kc
 		}})
 	}
-	if h.Keychain != nil {
-		chain = append(chain, h.Keychain)
+	if c.Process != nil {
+		chain = append(chain, c.Process)
 	}
 	return authn.NewMultiKeychain(chain...)
 }
 
-// processKeychain is the credentials of every request: the signature pull secrets, read from
-// the install namespace when a registry first asks (and again after refresh), then the cloud
-// keychains when enabled.
-func processKeychain(ctx context.Context, cs kubernetes.Interface, o *Options, log logr.Logger) (authn.Keychain, error) {
+// ProcessKeychain is the credentials of every request: the named docker-config Secrets of
+// namespace, read when a registry first asks (and again after a refresh), then the cloud
+// keychains when asked for.
+func ProcessKeychain(ctx context.Context, cs kubernetes.Interface, namespace string, secrets []string, cloud bool, log logr.Logger) (authn.Keychain, error) {
 	var chain []authn.Keychain
-	if len(o.SignaturePullSecrets) > 0 {
-		chain = append(chain, &secretKeychain{cs: cs, namespace: o.InstallNamespace, names: o.SignaturePullSecrets, log: log})
+	if len(secrets) > 0 {
+		chain = append(chain, &secretKeychain{cs: cs, namespace: namespace, names: secrets, log: log})
 	}
-	if o.CloudKeychains {
+	if cloud {
 		kc, err := k8schain.NewNoClient(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("setting up the cloud keychains: %w", err)
