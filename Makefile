@@ -20,10 +20,12 @@ build: $(BIN)/portcullis
 $(BIN)/portcullis: $(shell find . -name '*.go' -not -path './test/tools/*' -not -path './bin/*') go.mod go.sum
 	go build -o $@ ./cmd/portcullis
 
-## generate: deepcopy and CRD YAML from api/v1alpha1, with controller-gen
+## generate: deepcopy and CRD YAML from api/, with controller-gen: Portcullis's CRDs into the
+## chart's crds/, the PolicyReport CRDs into report-crds/ (installed by a value)
 generate: tools
-	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/... \
-		crd:crdVersions=v1 output:crd:dir=charts/portcullis/crds
+	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/v1alpha1/... output:crd:dir=charts/portcullis/crds
+	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/reports/... output:crd:dir=charts/portcullis/report-crds
 
 ## tools: the CLIs tests run, built from the Go module proxy into bin/ (one go build, so
 ## shared packages compile once and links overlap)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"golang.org/x/time/rate"
 
 	"github.com/portcullis-dev/portcullis/internal/cache"
 	"github.com/portcullis-dev/portcullis/verify"
@@ -46,6 +47,9 @@ type Request struct {
 	Keychain authn.Keychain
 	// ResolveAll resolves the digest of images no policy covers too, for pinning.
 	ResolveAll bool
+	// RegistryRate, when set, paces the registry requests made for this request (the
+	// auditor's budget, so audits never flood a registry).
+	RegistryRate *rate.Limiter
 	// RequirePinned denies an image written without a digest when an enforcing policy pins
 	// images (mutateDigest): the validating webhook's check that no later mutation swapped an
 	// image in after the mutating webhook pinned it.
@@ -153,6 +157,9 @@ func (e *Engine) SetPolicies(s *Set) { e.set.Store(s) }
 // Policies returns the policy set in use.
 func (e *Engine) Policies() *Set { return e.set.Load() }
 
+// NoMatch returns what happens to images no policy covers.
+func (e *Engine) NoMatch() NoMatch { return e.noMatch }
+
 // CacheStats reports the verdict cache's hits and misses.
 func (e *Engine) CacheStats() (hits, misses uint64) { return e.verdicts.Stats() }
 
@@ -160,7 +167,7 @@ func (e *Engine) CacheStats() (hits, misses uint64) { return e.verdicts.Stats() 
 // in the Decision, and it denies.
 func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 	set := e.set.Load()
-	sess := e.verifier.Session(ctx, req.Keychain)
+	sess := e.verifier.Session(ctx, req.Keychain, req.RegistryRate)
 	// Each distinct image is judged once, all of them in parallel.
 	index := map[string]int{}
 	var unique []string

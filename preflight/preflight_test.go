@@ -294,7 +294,9 @@ func TestBadInput(t *testing.T) {
 		{"registry 500", preflight.Options{Policies: []string{everything}, Images: []string{failing.Host + "/team/app:1"}}, "", 1, "unexpected status code 500"},
 		{"registry refuses connections", preflight.Options{Policies: []string{everything}, Images: []string{"127.0.0.1:1/team/app:1"}}, "", 1, "connection refused"},
 		{"registry hangs", preflight.Options{Policies: []string{everything}, Images: []string{slowImg}, Timeout: time.Second}, "", 1, "did not answer before the deadline"},
-		{"both -f and --image", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, Manifests: []string{good}}, "", 2, "not both"},
+		{"both -f and --image", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, Manifests: []string{good}}, "", 2, "give one of manifests"},
+		{"--running and --image", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, Running: true}, "", 2, "give one of manifests"},
+		{"--pin without manifests", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, Pin: true}, "", 2, "--pin rewrites manifests"},
 		{"bad output", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, Output: "xml"}, "", 2, `output "xml"`},
 		{"bad noMatch", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, NoMatch: "maybe"}, "", 2, `noMatch "maybe"`},
 	}

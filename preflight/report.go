@@ -53,7 +53,10 @@ func (r *Report) add(dec *policy.Decision, obj *Object, lines []int) {
 		ir := ImageReport{Image: im.Image, Digest: im.Digest, Allowed: im.Allowed, Policies: []PolicyReport{},
 			Reasons: im.Reasons, Warnings: im.Warnings, Source: im.Source}
 		if obj != nil {
-			ir.Object, ir.File, ir.Line = obj.Name(), obj.File.Path, lines[i]
+			ir.Object = obj.Name()
+		}
+		if obj != nil && obj.File != nil {
+			ir.File, ir.Line = obj.File.Path, lines[i]
 		}
 		for _, p := range im.Policies {
 			ir.Policies = append(ir.Policies, PolicyReport{Name: p.Name, Namespace: p.Namespace, Kind: p.Kind,
@@ -70,8 +73,11 @@ func (r *Report) add(dec *policy.Decision, obj *Object, lines []int) {
 func (r *Report) addUnreadable(obj *Object, err error) {
 	r.Allowed = false
 	msg := fmt.Sprintf("pod spec: %v", err)
-	r.Images = append(r.Images, ImageReport{Policies: []PolicyReport{}, Reasons: []string{msg}, Object: obj.Name(),
-		File: obj.File.Path, Line: obj.Line, message: msg})
+	ir := ImageReport{Policies: []PolicyReport{}, Reasons: []string{msg}, Object: obj.Name(), message: msg}
+	if obj.File != nil {
+		ir.File, ir.Line = obj.File.Path, obj.Line
+	}
+	r.Images = append(r.Images, ir)
 }
 
 func writeJSON(w io.Writer, r *Report) error {
@@ -84,8 +90,11 @@ func writeText(w io.Writer, r *Report, warnings []string) error {
 	denied := 0
 	for _, im := range r.Images {
 		where := ""
-		if im.Object != "" {
+		switch {
+		case im.File != "":
 			where = fmt.Sprintf("%s (%s:%d) ", im.Object, im.File, im.Line)
+		case im.Object != "":
+			where = im.Object + " "
 		}
 		if !im.Allowed {
 			denied++

@@ -34,6 +34,12 @@ type Options struct {
 	NoMatch   string
 	Timeout   time.Duration
 	Version   string
+	// Kubeconfig, FromCluster and Running read the cluster: its policies (overlaid with
+	// --policy files), and, for an impact preview, its running pods instead of manifests.
+	Kubeconfig       string
+	FromCluster      bool
+	Running          bool
+	InstallNamespace string
 	// VerifyOptions configure the registry client (tests use them to reach their registries).
 	VerifyOptions []verify.Option
 
@@ -61,10 +67,17 @@ func Run(ctx context.Context, o Options) int {
 }
 
 func run(ctx context.Context, o Options) (int, error) {
-	if err := o.validate(); err != nil {
+	err := o.validate()
+	if err != nil {
 		return ExitBadInput, err
 	}
-	engine, err := o.engine()
+	var k8s *clusterAccess
+	if o.FromCluster || o.Running {
+		if k8s, err = o.connect(); err != nil {
+			return ExitBadInput, err
+		}
+	}
+	engine, err := o.engine(ctx, k8s)
 	if err != nil {
 		return ExitBadInput, err
 	}
@@ -78,9 +91,12 @@ func run(ctx context.Context, o Options) (int, error) {
 	report := &Report{Allowed: true, Images: []ImageReport{}}
 	var warnings []string
 	var pins map[*File][]edit
-	if len(o.Images) > 0 {
+	switch {
+	case o.Running:
+		warnings, err = o.checkRunning(ctx, engine, k8s, report)
+	case len(o.Images) > 0:
 		warnings, err = o.checkImages(ctx, engine, report)
-	} else {
+	default:
 		pins, warnings, err = o.checkManifests(ctx, engine, report)
 	}
 	if err != nil {
@@ -99,23 +115,29 @@ func run(ctx context.Context, o Options) (int, error) {
 }
 
 func (o *Options) validate() error {
+	inputs := 0
+	for _, given := range []bool{len(o.Manifests) > 0, len(o.Images) > 0, o.Running} {
+		if given {
+			inputs++
+		}
+	}
 	switch {
-	case len(o.Manifests) > 0 && len(o.Images) > 0:
-		return badf("give manifests (-f) or images (--image), not both")
-	case len(o.Manifests) == 0 && len(o.Images) == 0:
-		return badf("nothing to verify: give manifests with -f FILE|DIR|- or images with --image REF")
-	case len(o.Policies) == 0 && !o.Pin:
-		return badf("no policies: give --policy FILE|DIR (or only --pin to pin manifests)")
-	case o.Pin && len(o.Images) > 0:
-		return badf("--pin rewrites manifests; it needs -f, not --image")
+	case inputs > 1:
+		return badf("give one of manifests (-f), images (--image) or the cluster's running pods (--running)")
+	case inputs == 0:
+		return badf("nothing to verify: give manifests with -f FILE|DIR|-, images with --image REF, or --running")
+	case len(o.Policies) == 0 && !o.FromCluster && !o.Pin:
+		return badf("no policies: give --policy FILE|DIR or --from-cluster (or only --pin to pin manifests)")
+	case o.Pin && len(o.Manifests) == 0:
+		return badf("--pin rewrites manifests; it needs -f")
 	}
 	switch o.Output {
 	case "", "text", "json", "sarif":
 	default:
 		return badf("output %q is not text, json or sarif", o.Output)
 	}
-	if o.Namespace == "" {
-		o.Namespace = "default"
+	if o.InstallNamespace == "" {
+		o.InstallNamespace = "portcullis-system"
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
@@ -123,10 +145,15 @@ func (o *Options) validate() error {
 	return nil
 }
 
-func (o *Options) engine() (*policy.Engine, error) {
-	src, err := readPolicies(o.Policies, o.Namespace)
+func (o *Options) engine(ctx context.Context, k8s *clusterAccess) (*policy.Engine, error) {
+	src, err := readPolicies(o.Policies, o.defaultNamespace())
 	if err != nil {
 		return nil, badInput{err}
+	}
+	if o.FromCluster {
+		if src, err = k8s.overlay(ctx, src, o.InstallNamespace); err != nil {
+			return nil, err
+		}
 	}
 	if o.TrustRoot != "" {
 		doc, err := os.ReadFile(o.TrustRoot)
@@ -152,7 +179,7 @@ func (o *Options) engine() (*policy.Engine, error) {
 
 // checkImages judges each --image as a pod with one container would be.
 func (o *Options) checkImages(ctx context.Context, e *policy.Engine, r *Report) ([]string, error) {
-	req := &policy.Request{Namespace: o.Namespace, Operation: "CREATE"}
+	req := &policy.Request{Namespace: o.defaultNamespace(), Operation: "CREATE"}
 	for _, img := range o.Images {
 		if _, err := policy.ParseImage(img); err != nil {
 			return nil, badf("--image: %w", err)
@@ -207,7 +234,7 @@ func (o *Options) checkManifests(ctx context.Context, e *policy.Engine, r *Repor
 
 // decide judges the images of one object, and returns the line of each, for locations.
 func (o *Options) decide(ctx context.Context, e *policy.Engine, obj *Object, imgs []workload.Image) (*policy.Decision, []int) {
-	req := &policy.Request{Namespace: obj.Namespace(o.Namespace), Object: obj.Object, Operation: "CREATE", ResolveAll: o.Pin}
+	req := &policy.Request{Namespace: obj.Namespace(o.defaultNamespace()), Object: obj.Object, Operation: "CREATE", ResolveAll: o.Pin}
 	lines := make([]int, len(imgs))
 	for i, im := range imgs {
 		req.Images = append(req.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
@@ -231,6 +258,14 @@ func (o *Options) render(r *Report, warnings []string) error {
 		return writeSARIF(w, r, o.Version)
 	}
 	return writeText(w, r, warnings)
+}
+
+// defaultNamespace is the namespace of objects that set none: -n, or default.
+func (o *Options) defaultNamespace() string {
+	if o.Namespace == "" {
+		return "default"
+	}
+	return o.Namespace
 }
 
 func prefixed(p string, lines []string) []string {

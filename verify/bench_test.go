@@ -28,7 +28,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(format+"/cold", func(b *testing.B) {
 			for b.Loop() {
 				c, _ := verify.New()
-				s := c.Session(b.Context(), nil)
+				s := c.Session(b.Context(), nil, nil)
 				if _, err := s.Verify(d, a); err != nil {
 					b.Fatal(err)
 				}
@@ -37,7 +37,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(format+"/warm", func(b *testing.B) {
 			c, _ := verify.New()
 			for b.Loop() {
-				s := c.Session(b.Context(), nil)
+				s := c.Session(b.Context(), nil, nil)
 				if _, err := s.Verify(d, a); err != nil {
 					b.Fatal(err)
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci"
+	"golang.org/x/time/rate"
 
 	"github.com/portcullis-dev/portcullis/internal/cache"
 )
@@ -45,22 +47,28 @@ func New(opts ...Option) (*Client, error) {
 // Session is the registry access of one caller, such as one admission request or one CLI run:
 // its context, its credentials, and the registry tokens they earned, reused across images.
 type Session struct {
-	c   *Client
-	ctx context.Context
-	kc  authn.Keychain
+	c         *Client
+	ctx       context.Context
+	kc        authn.Keychain
+	transport http.RoundTripper
 	// puller is made on the first registry request: a session answered from the caches costs
 	// nothing.
 	puller func() (*remote.Puller, error)
 }
 
 // Session starts a session with the given credentials; nil means the Client's default keychain.
-// The context bounds every registry request the session makes.
-func (c *Client) Session(ctx context.Context, kc authn.Keychain) *Session {
+// The context bounds every registry request the session makes; limit, when not nil, paces
+// them (the auditor's own budget).
+func (c *Client) Session(ctx context.Context, kc authn.Keychain, limit *rate.Limiter) *Session {
 	if kc == nil {
 		kc = c.o.keychain
 	}
-	return &Session{c: c, ctx: ctx, kc: kc, puller: sync.OnceValues(func() (*remote.Puller, error) {
-		p, err := remote.NewPuller(c.remoteOptions(ctx, kc)...)
+	var transport http.RoundTripper = c.transport
+	if limit != nil {
+		transport = &pacedTransport{next: c.transport, limit: limit}
+	}
+	return &Session{c: c, ctx: ctx, kc: kc, transport: transport, puller: sync.OnceValues(func() (*remote.Puller, error) {
+		p, err := remote.NewPuller(c.remoteOptions(ctx, kc, transport)...)
 		if err != nil {
 			return nil, fmt.Errorf("starting registry session: %w", err)
 		}
@@ -68,11 +76,11 @@ func (c *Client) Session(ctx context.Context, kc authn.Keychain) *Session {
 	})}
 }
 
-func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain) []remote.Option {
+func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain, transport http.RoundTripper) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(c.transport),
+		remote.WithTransport(transport),
 		remote.WithUserAgent(c.o.userAgent),
 		// One session serves every image of a request in parallel: do not queue their blobs
 		// behind go-containerregistry's default of 4 concurrent pulls.
@@ -99,7 +107,7 @@ func (s *Session) remote() []remote.Option {
 		return []remote.Option{remote.Reuse(p), remote.WithContext(s.ctx)}
 	}
 	// The same options, unshared: the call itself reports what is wrong with them.
-	return s.c.remoteOptions(s.ctx, s.kc)
+	return s.c.remoteOptions(s.ctx, s.kc, s.transport)
 }
 
 // CacheStats reports hits and misses of the digest cache and the signature material caches.

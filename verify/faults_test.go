@@ -83,7 +83,7 @@ func TestRegistryFaults(t *testing.T) {
 			c := newClient(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			s := c.Session(ctx, nil)
+			s := c.Session(ctx, nil, nil)
 			var ref name.Reference = tag
 			if tt.step == "verify" {
 				ref = d

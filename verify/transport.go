@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/time/rate"
 )
 
 // WithRegistryCAs trusts the PEM certificates in bundle, besides the system's, for registries
@@ -79,4 +81,17 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.observe(req.URL.Host, code)
 	}
 	return resp, err
+}
+
+// pacedTransport waits for its limiter before each request.
+type pacedTransport struct {
+	next  http.RoundTripper
+	limit *rate.Limiter
+}
+
+func (t *pacedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.limit.Wait(req.Context()); err != nil {
+		return nil, fmt.Errorf("waiting for the registry request budget: %w", err)
+	}
+	return t.next.RoundTrip(req)
 }

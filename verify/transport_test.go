@@ -28,7 +28,7 @@ func TestPrivateCARegistry(t *testing.T) {
 	if err := remote.Write(ref, img, remote.WithTransport(srv.Client().Transport)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newClient(t).Session(context.Background(), nil).Digest(ref); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, err := newClient(t).Session(context.Background(), nil, nil).Digest(ref); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("an untrusted CA was accepted: %v", err)
 	}
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
@@ -39,7 +39,7 @@ func TestPrivateCARegistry(t *testing.T) {
 		seen[reg+" "+http.StatusText(code)]++
 		mu.Unlock()
 	}))
-	d, err := c.Session(context.Background(), nil).Digest(ref)
+	d, err := c.Session(context.Background(), nil, nil).Digest(ref)
 	if err != nil {
 		t.Fatalf("with the CA trusted: %v", err)
 	}

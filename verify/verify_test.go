@@ -22,7 +22,7 @@ func newClient(t *testing.T, opts ...verify.Option) *verify.Client {
 
 func session(t *testing.T, c *verify.Client) *verify.Session {
 	t.Helper()
-	return c.Session(context.Background(), nil)
+	return c.Session(context.Background(), nil, nil)
 }
 
 func keyAuthority(t *testing.T, k *sigtest.Key, attestations ...string) *verify.Authority {

@@ -56,7 +56,7 @@ func admissionRequest(b *testing.B, images []string, pinned bool) admission.Requ
 	b.Helper()
 	if pinned {
 		vc, _ := verify.New()
-		s := vc.Session(context.Background(), nil)
+		s := vc.Session(context.Background(), nil, nil)
 		for i, img := range images {
 			im, _ := policy.ParseImage(img)
 			d, err := s.Digest(im.Ref)

@@ -50,6 +50,14 @@ type Options struct {
 	// CloudKeychains adds the ECR, GCR/Artifact Registry and ACR credential helpers.
 	CloudKeychains bool
 
+	// AuditInterval is the time between audit scans of every running pod; 0 turns the auditor
+	// off. A policy change triggers a scan at once.
+	AuditInterval time.Duration
+	// AuditRate is the registry requests per second the auditor may make.
+	AuditRate float64
+	// AuditMaxResults caps the rows of one PolicyReport.
+	AuditMaxResults int
+
 	VerifyOptions []verify.Option
 	EngineOptions []policy.EngineOption
 	Log           logr.Logger
@@ -79,6 +87,9 @@ func (o *Options) defaults() error {
 	}
 	if o.CertDNSName == "" && o.ServiceName != "" {
 		o.CertDNSName = o.ServiceName + "." + o.InstallNamespace + ".svc"
+	}
+	if o.AuditInterval > 0 && o.AuditRate <= 0 {
+		o.AuditRate = 5
 	}
 	if o.RotateCertificates && o.CertDNSName == "" {
 		return errors.New("rotating certificates needs --service-name, the Service the certificate is for")

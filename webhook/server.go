@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -22,7 +23,9 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	reports "github.com/portcullis-dev/portcullis/api/reports/v1alpha2"
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/audit"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/verify"
@@ -31,10 +34,12 @@ import (
 // Scheme returns the scheme the webhook's clients use: Kubernetes' built-in kinds and ours.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, reports.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, err
+		}
 	}
-	return s, v1alpha1.AddToScheme(s)
+	return s, nil
 }
 
 // Deadline is the time an admission may take: shorter than timeoutSeconds, so a slow registry
@@ -124,11 +129,20 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := pols.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	srv := crwebhook.NewServer(crwebhook.Options{Port: o.Port, CertDir: o.CertDir})
 	creds := &cluster.Credentials{Process: kc, Log: log.WithName("credentials")}
 	if o.PodPullSecrets {
 		creds.PodSecrets = cs
 	}
+	if o.AuditInterval > 0 {
+		a := &audit.Auditor{Client: mgr.GetClient(), Pods: mgr.GetAPIReader(), Engine: engine, Credentials: creds,
+			Interval: o.AuditInterval, RegistryRate: rate.NewLimiter(rate.Limit(o.AuditRate), 1), MaxResults: o.AuditMaxResults,
+			Log: log.WithName("audit")}
+		pols.OnCompile = a.Trigger
+		if err := mgr.Add(a); err != nil { // a leader-only runnable
+			return err
+		}
+	}
+	srv := crwebhook.NewServer(crwebhook.Options{Port: o.Port, CertDir: o.CertDir})
 	registerHandlers(srv, mgr, engine, creds, m, &o)
 	if err := addChecks(mgr, srv, pols); err != nil {
 		return err

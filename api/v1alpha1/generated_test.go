@@ -15,37 +15,41 @@ import (
 func TestGeneratedUpToDate(t *testing.T) {
 	root := tooltest.Root(t)
 	gen := tooltest.Binary(t, "controller-gen")
+	for _, c := range []struct{ pkg, crds string }{
+		{"api/v1alpha1", "charts/portcullis/crds"},
+		{"api/reports/v1alpha2", "charts/portcullis/report-crds"},
+	} {
+		cmd := exec.Command(gen, "object:headerFile=hack/boilerplate.go.txt", "paths=./"+c.pkg+"/...", "output:object:stdout")
+		cmd.Dir = root
+		got, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("controller-gen object %s: %v", c.pkg, err)
+		}
+		want, err := os.ReadFile(filepath.Join(root, c.pkg, "zz_generated.deepcopy.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s/zz_generated.deepcopy.go is stale: run make generate", c.pkg)
+		}
 
-	cmd := exec.Command(gen, "object:headerFile=hack/boilerplate.go.txt", "paths=./api/...", "output:object:stdout")
-	cmd.Dir = root
-	got, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("controller-gen object: %v", err)
-	}
-	want, err := os.ReadFile(filepath.Join(root, "api/v1alpha1/zz_generated.deepcopy.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Error("api/v1alpha1/zz_generated.deepcopy.go is stale: run make generate")
-	}
-
-	dir := t.TempDir()
-	cmd = exec.Command(gen, "crd:crdVersions=v1", "paths=./api/...", "output:crd:dir="+dir)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("controller-gen crd: %v\n%s", err, out)
-	}
-	fresh, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	committed, _ := filepath.Glob(filepath.Join(root, "charts/portcullis/crds/portcullis.dev_*.yaml"))
-	if len(fresh) != len(committed) || len(fresh) == 0 {
-		t.Fatalf("controller-gen makes %d CRDs, %d are committed: run make generate", len(fresh), len(committed))
-	}
-	for _, f := range fresh {
-		want, err := os.ReadFile(filepath.Join(root, "charts/portcullis/crds", filepath.Base(f)))
-		got, _ := os.ReadFile(f)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("charts/portcullis/crds/%s is stale: run make generate", filepath.Base(f))
+		dir := t.TempDir()
+		cmd = exec.Command(gen, "crd:crdVersions=v1", "paths=./"+c.pkg+"/...", "output:crd:dir="+dir)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("controller-gen crd %s: %v\n%s", c.pkg, err, out)
+		}
+		fresh, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		committed, _ := filepath.Glob(filepath.Join(root, c.crds, "*.yaml"))
+		if len(fresh) != len(committed) || len(fresh) == 0 {
+			t.Fatalf("controller-gen makes %d CRDs of %s, %d are committed in %s: run make generate", len(fresh), c.pkg, len(committed), c.crds)
+		}
+		for _, f := range fresh {
+			want, err := os.ReadFile(filepath.Join(root, c.crds, filepath.Base(f)))
+			got, _ := os.ReadFile(f)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s/%s is stale: run make generate", c.crds, filepath.Base(f))
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap/zapcore"
@@ -76,6 +77,9 @@ func webhookCommand() *cobra.Command {
 	f.BoolVar(&o.PodPullSecrets, "pod-pull-secrets", true, "read each pod's imagePullSecrets and service account to reach private registries")
 	f.StringArrayVar(&o.SignaturePullSecrets, "signature-pull-secret", nil, "docker-config Secret in the install namespace used for every registry request (repeatable)")
 	f.BoolVar(&o.CloudKeychains, "cloud-keychains", false, "use the ECR, GCR/Artifact Registry and ACR credential helpers")
+	f.DurationVar(&o.AuditInterval, "audit-interval", 10*time.Minute, "time between audit scans of every running pod (0 turns auditing off); a policy change triggers one at once")
+	f.Float64Var(&o.AuditRate, "audit-registry-rate", 5, "registry requests per second an audit scan may make")
+	f.IntVar(&o.AuditMaxResults, "audit-max-results", 1000, "rows per PolicyReport; a namespace with more says so in its report")
 	f.StringVar(&registryCA, "registry-ca-file", "", "PEM file of private registry CAs, trusted besides the system's")
 	f.StringArrayVar(&insecureRegs, "insecure-registry", nil, "registry (host or host:port) reached over plain HTTP (repeatable)")
 	return cmd

@@ -59,12 +59,13 @@ func (w *Warnings) Take() []string {
 	return out
 }
 
-// APIServer starts kube-apiserver and etcd with Portcullis's CRDs installed, and stops them
-// when the test ends.
+// APIServer starts kube-apiserver and etcd with Portcullis's CRDs and the PolicyReport CRDs
+// installed, and stops them when the test ends.
 func APIServer(t testing.TB) *rest.Config {
 	t.Helper()
+	root := tooltest.Root(t)
 	cfg, _ := start(t, &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(tooltest.Root(t), "charts/portcullis/crds")},
+		CRDDirectoryPaths:     []string{filepath.Join(root, "charts/portcullis/crds"), filepath.Join(root, "charts/portcullis/report-crds")},
 		ErrorIfCRDPathMissing: true,
 	})
 	return cfg
