@@ -29,6 +29,8 @@ import (
 // Cluster is a running API server with Portcullis registered in it.
 type Cluster struct {
 	Config *rest.Config
+	// Kubeconfig is the path of an administrator's kubeconfig, for CLIs.
+	Kubeconfig string
 	Client client.Client
 	// URL is where the webhook serves /mutate and /validate; ProbeURL serves /readyz.
 	URL, ProbeURL string
@@ -63,12 +65,16 @@ func (w *Warnings) Take() []string {
 // installed, and stops them when the test ends.
 func APIServer(t testing.TB) *rest.Config {
 	t.Helper()
+	cfg, _ := apiServer(t)
+	return cfg
+}
+
+func apiServer(t testing.TB) (*rest.Config, string) {
 	root := tooltest.Root(t)
-	cfg, _ := start(t, &envtest.Environment{
+	return start(t, &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(root, "charts/portcullis/crds"), filepath.Join(root, "charts/portcullis/report-crds")},
 		ErrorIfCRDPathMissing: true,
 	})
-	return cfg
 }
 
 // BareAPIServer starts kube-apiserver and etcd with nothing installed, and returns the path of
@@ -104,7 +110,7 @@ func start(t testing.TB, env *envtest.Environment) (*rest.Config, string) {
 // address are chosen here), and stops both when the test ends.
 func Start(t *testing.T, opts webhook.Options) *Cluster {
 	t.Helper()
-	cfg := APIServer(t)
+	cfg, kubeconfig := apiServer(t)
 	port, probe := freePort(t), freePort(t)
 	opts.Port = port
 	opts.RegisterURL = fmt.Sprintf("https://127.0.0.1:%d", port)
@@ -126,7 +132,7 @@ func Start(t *testing.T, opts webhook.Options) *Cluster {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- webhook.Run(ctx, cfg, opts) }()
-	c := &Cluster{Config: cfg, URL: opts.RegisterURL, ProbeURL: "http://" + opts.ProbeAddr, Warnings: &Warnings{}}
+	c := &Cluster{Config: cfg, Kubeconfig: kubeconfig, URL: opts.RegisterURL, ProbeURL: "http://" + opts.ProbeAddr, Warnings: &Warnings{}}
 	c.stop = func() {
 		cancel()
 		select {

@@ -99,7 +99,7 @@ func TestChartLintAndGolden(t *testing.T) {
 func TestChartSchema(t *testing.T) {
 	for _, set := range []string{"noMatch=maybe", "replicaCount=0", "webhook.timeoutSeconds=60", "webhook.failurePolicy=Maybe",
 		"certificates.mode=vault", "surprise=1", "image.pullPolicy=Sometimes", "logLevel=loud", "webhook.port=80",
-		"registry.insecureRegistries[0]=http://x", "webhook.excludeNamespaces[0]=Not_A_Name"} {
+		"registry.insecureRegistries[0]=http://x", "webhook.excludeNamespaces[0]=Not_A_Name", "audit.interval=soon", "audit.registryRate=0"} {
 		out, err := helm(t, "template", release, "charts/portcullis", "-n", releaseNS, "--kube-version", "1.37.2", "--set", set)
 		if err == nil || !strings.Contains(out, "values don't meet the specifications of the schema") {
 			t.Errorf("--set %s: accepted (%v)\n%s", set, err, out)
@@ -175,8 +175,26 @@ func TestChartContents(t *testing.T) {
 			t.Errorf("%s webhook: sideEffects %s, failurePolicy %s, timeoutSeconds %d", wh.name, *wh.side, *wh.fail, *wh.timeout)
 		}
 	}
-	if !strings.Contains(strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " "), "--no-match=warn") {
-		t.Errorf("noMatch does not default to warn: %v", dep.Spec.Template.Spec.Containers[0].Args)
+	args := strings.Join(dep.Spec.Template.Spec.Containers[0].Args, " ")
+	for _, want := range []string{"--no-match=warn", "--audit-interval=10m", "--leader-elect=true"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("the webhook's arguments lack %s: %s", want, args)
+		}
+	}
+	// The PolicyReport CRDs come by default, and not where another tool installed them.
+	crds := func(objs []*unstructured.Unstructured) (names []string) {
+		for _, o := range objs {
+			if o.GetKind() == "CustomResourceDefinition" {
+				names = append(names, o.GetName())
+			}
+		}
+		return names
+	}
+	if got := strings.Join(crds(objs), ","); got != "clusterpolicyreports.wgpolicyk8s.io,policyreports.wgpolicyk8s.io" {
+		t.Errorf("report CRDs rendered: %s", got)
+	}
+	if got := crds(render(t, "--set", "reports.installCRDs=false")); len(got) != 0 {
+		t.Errorf("reports.installCRDs=false still renders %v", got)
 	}
 }
 
