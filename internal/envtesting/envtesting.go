@@ -31,7 +31,7 @@ type Cluster struct {
 	Config *rest.Config
 	// Kubeconfig is the path of an administrator's kubeconfig, for CLIs.
 	Kubeconfig string
-	Client client.Client
+	Client     client.Client
 	// URL is where the webhook serves /mutate and /validate; ProbeURL serves /readyz.
 	URL, ProbeURL string
 	// Warnings are the admission warnings the API server passed on, in order.
