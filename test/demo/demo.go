@@ -30,7 +30,7 @@ func (d *demo) startWebhook() (func(), error) {
 	port, probe := freePort(), freePort()
 	args := []string{"webhook", "--kubeconfig", d.kubeconfig, "--port", fmt.Sprint(port),
 		"--register-url", fmt.Sprintf("https://127.0.0.1:%d", port), "--metrics-bind-address", "0",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe), "--no-match", "warn", "--log-level", "error"}
+		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe), "--no-match", "warn", "--audit-interval", "3s", "--log-level", "error"}
 	step("The webhook, out of cluster")
 	fmt.Printf("$ portcullis %s\n", strings.Join(args, " "))
 	cmd := exec.Command(filepath.Join(d.bin, "portcullis"), args...)

@@ -35,7 +35,7 @@ func run() error {
 	defer os.RemoveAll(dir)
 
 	step("A local control plane: the real kube-apiserver and etcd, built from the Go module proxy")
-	env := &envtest.Environment{BinaryAssetsDirectory: filepath.Join(bin, "k8s"), CRDDirectoryPaths: []string{"charts/portcullis/crds"}, ErrorIfCRDPathMissing: true}
+	env := &envtest.Environment{BinaryAssetsDirectory: filepath.Join(bin, "k8s"), CRDDirectoryPaths: []string{"charts/portcullis/crds", "charts/portcullis/report-crds"}, ErrorIfCRDPathMissing: true}
 	cfg, err := env.Start()
 	if err != nil {
 		return fmt.Errorf("starting the control plane: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // script is what the demo shows, in order.
@@ -106,6 +107,12 @@ spec:
     image: `+d.host+`/team/tools:latest
 `)
 	d.portcullis("verify", "--policy", d.dir+"/policies.yaml", "-f", d.dir+"/ci.yaml")
+
+	step("The audit: every running pod, judged again and reported as a standard PolicyReport")
+	time.Sleep(5 * time.Second) // the demo's audit interval is 3 s
+	d.kubectl("get", "policyreports", "-A")
+	d.kubectl("get", "policyreport", "portcullis", "-n", "web", "-o",
+		`jsonpath={range .results[*]}{.resources[0].name}{"\t"}{.policy}{"\t"}{.result}{"\t"}{.message}{"\n"}{end}`)
 
 	step("Stopping: the webhook unregisters itself, and the control plane and registry stop")
 	return nil
