@@ -51,10 +51,21 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 		case len(resp.Warnings) > 0:
 			decision = "warned"
 		}
-		h.Metrics.admissions.WithLabelValues(hook, req.Kind.Kind, string(req.Operation), decision).Inc()
+		h.Metrics.admissions.WithLabelValues(hook, label(req.Kind.Kind, workload.HasPodSpec(req.Kind.Kind)),
+			label(string(req.Operation), req.Operation == admissionv1.Create || req.Operation == admissionv1.Update ||
+				req.Operation == admissionv1.Delete || req.Operation == admissionv1.Connect), decision).Inc()
 		h.Metrics.latency.WithLabelValues(hook).Observe(time.Since(start).Seconds())
 	}
 	return resp
+}
+
+// label keeps a metric label to known values: whoever reaches the webhook could otherwise
+// grow the series without bound with made-up kinds.
+func label(v string, known bool) string {
+	if known {
+		return v
+	}
+	return "other"
 }
 
 func (h *Handler) handle(ctx context.Context, req admission.Request) admission.Response {
