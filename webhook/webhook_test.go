@@ -3,7 +3,9 @@ package webhook_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -77,6 +79,36 @@ func TestWebhook(t *testing.T) {
 		}
 		if p.Spec.Containers[0].Image != img+"@"+digest {
 			t.Fatalf("a pinned image was rewritten to %q", p.Spec.Containers[0].Image)
+		}
+	})
+
+	t.Run("a second admission of the same image makes no registry request", func(t *testing.T) {
+		var requests atomic.Int64
+		counted := sigtest.NewRegistry(t, true, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				requests.Add(1)
+				h.ServeHTTP(rw, r)
+			})
+		})
+		d := counted.PushRandom(t, "cached/app:1")
+		w.keyA.SignLegacy(t, d)
+		img := counted.Host + "/cached/app:1"
+		ns := w.Namespace(t, "cached", nil)
+		w.apply(t, &v1alpha1.ClusterImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "cached"}, Spec: policySpec(counted.Host+"/cached/**", "", keyAuthority("a", w.keyA))})
+		requests.Store(0)
+		first := pod(ns, "first", img)
+		if err := w.Client.Create(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		cold := requests.Load()
+		if err := w.Client.Create(ctx, pod(ns, "second", img)); err != nil {
+			t.Fatal(err)
+		}
+		if warm := requests.Load() - cold; cold == 0 || warm != 0 {
+			t.Fatalf("registry requests: %d for the first admission, %d for the second; want some, then none", cold, warm)
+		}
+		if first.Spec.Containers[0].Image != img+"@"+d.DigestStr() {
+			t.Fatalf("a signed Pod was not pinned: %s", first.Spec.Containers[0].Image)
 		}
 	})
 
