@@ -78,8 +78,8 @@ func (c *Cache[V]) Len() int {
 	return n
 }
 
-// ttlLRU is a size-bounded LRU whose entries also expire. Expiry is checked on read, so it needs
-// no goroutine; an expired entry is dropped when read or when the LRU needs its room.
+// ttlLRU is a size-bounded LRU whose entries also expire. Expiry is checked on read, and the
+// process's one sweeper drops expired entries that nobody reads.
 type ttlLRU[V any] struct {
 	lru *lru.Cache[string, entry[V]]
 	ttl time.Duration
@@ -92,7 +92,9 @@ type entry[V any] struct {
 
 func newTTLLRU[V any](size int, ttl time.Duration) *ttlLRU[V] {
 	l, _ := lru.New[string, entry[V]](max(size, 1)) // it fails only for a size below 1
-	return &ttlLRU[V]{lru: l, ttl: ttl}
+	t := &ttlLRU[V]{lru: l, ttl: ttl}
+	sweepLater(t)
+	return t
 }
 
 // Add stores v under key until the TTL runs out.

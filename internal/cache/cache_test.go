@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,4 +75,38 @@ func TestSingleFlight(t *testing.T) {
 	if n := fills.Load(); n != 1 {
 		t.Fatalf("%d fills for one key, want 1", n)
 	}
+}
+
+// TestSweep: expired entries leave without being read, and a cache nobody holds is forgotten.
+func TestSweep(t *testing.T) {
+	c := New[int](10, time.Minute, time.Second)
+	for _, k := range []string{"a", "b", "c"} {
+		c.Get(k, func() (int, bool, error) { return 1, false, nil })
+	}
+	c.Get("f", func() (int, bool, error) { return 0, true, nil })
+	sweepAll(time.Now().Add(2 * time.Second))
+	if n := c.Len(); n != 3 {
+		t.Fatalf("%d entries after the failure TTL, want the 3 successes", n)
+	}
+	sweepAll(time.Now().Add(2 * time.Minute))
+	if n := c.Len(); n != 0 {
+		t.Fatalf("%d entries after every TTL, want 0", n)
+	}
+
+	registered := func() int {
+		sweeper.mu.Lock()
+		defer sweeper.mu.Unlock()
+		return len(sweeper.all)
+	}
+	before := registered()
+	for range 100 {
+		New[int](10, time.Minute, time.Second).Get("x", func() (int, bool, error) { return 1, false, nil })
+	}
+	runtime.GC()
+	runtime.GC()
+	sweepAll(time.Now())
+	if after := registered(); after > before {
+		t.Fatalf("%d caches registered after 100 dropped caches were collected (%d before)", after, before)
+	}
+	runtime.KeepAlive(c)
 }
