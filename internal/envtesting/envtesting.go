@@ -6,7 +6,6 @@ package envtesting
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -86,24 +85,40 @@ func BareAPIServer(t testing.TB) (*rest.Config, string) {
 
 func start(t testing.TB, env *envtest.Environment) (*rest.Config, string) {
 	env.BinaryAssetsDirectory = tooltest.Assets(t)
-	cfg, err := env.Start()
+	cfg, kubeconfig, stop, err := controlPlane(env, t.TempDir())
 	if err != nil {
 		t.Fatalf("starting kube-apiserver and etcd: %v", err)
 	}
-	t.Cleanup(func() { env.Stop() })
+	t.Cleanup(stop)
+	return cfg, kubeconfig
+}
+
+// LocalControlPlane starts kube-apiserver and etcd from bin/k8s with the CRDs in crdDirs, for
+// programs rather than tests (make demo, the load generator). It writes an administrator's
+// kubeconfig into dir and returns its path; stop stops both.
+func LocalControlPlane(bin, dir string, crdDirs ...string) (cfg *rest.Config, kubeconfig string, stop func(), err error) {
+	return controlPlane(&envtest.Environment{BinaryAssetsDirectory: filepath.Join(bin, "k8s"), CRDDirectoryPaths: crdDirs, ErrorIfCRDPathMissing: len(crdDirs) > 0}, dir)
+}
+
+func controlPlane(env *envtest.Environment, dir string) (*rest.Config, string, func(), error) {
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	stop := func() { env.Stop() }
+	kubeconfig := filepath.Join(dir, "kubeconfig")
 	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, cfg)
+	if err == nil {
+		var kc []byte
+		if kc, err = admin.KubeConfig(); err == nil {
+			err = os.WriteFile(kubeconfig, kc, 0o600)
+		}
+	}
 	if err != nil {
-		t.Fatal(err)
+		stop()
+		return nil, "", nil, err
 	}
-	kc, err := admin.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(path, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cfg, path
+	return cfg, kubeconfig, stop, nil
 }
 
 // Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
@@ -201,12 +216,11 @@ func (c *Cluster) Namespace(t testing.TB, name string, labels map[string]string)
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // Replica runs one webhook process against cfg until its stop function is called (or the test

@@ -1,21 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/portcullis-dev/portcullis/internal/envtesting"
 )
 
 // demo holds what the script drives: the binaries, a scratch directory, the registry and the
@@ -27,43 +24,15 @@ type demo struct {
 // startWebhook runs `portcullis webhook` out of cluster and waits until it is ready and
 // registered; the returned function stops it, and it unregisters itself.
 func (d *demo) startWebhook() (func(), error) {
-	port, probe := freePort(), freePort()
-	args := []string{"webhook", "--kubeconfig", d.kubeconfig, "--port", fmt.Sprint(port),
-		"--register-url", fmt.Sprintf("https://127.0.0.1:%d", port), "--metrics-bind-address", "0",
-		"--health-probe-bind-address", fmt.Sprintf("127.0.0.1:%d", probe), "--no-match", "warn", "--audit-interval", "3s", "--log-level", "error"}
 	step("The webhook, out of cluster")
-	fmt.Printf("$ portcullis %s\n", strings.Join(args, " "))
-	cmd := exec.Command(filepath.Join(d.bin, "portcullis"), args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
+	p, err := envtesting.StartProcess(d.bin, d.kubeconfig, "--metrics-bind-address", "0",
+		"--no-match", "warn", "--audit-interval", "3s", "--log-level", "error")
+	if err != nil {
 		return nil, err
 	}
-	stop := func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-		}
-	}
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if cmd.ProcessState != nil {
-			break
-		}
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", probe))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && d.quiet("get", "validatingwebhookconfiguration", "portcullis") == nil {
-				fmt.Println("ready, and registered as the Mutating and Validating webhook configurations \"portcullis\"")
-				return stop, nil
-			}
-		}
-	}
-	stop()
-	return nil, fmt.Errorf("the webhook did not become ready:\n%s", logs.String())
+	fmt.Printf("$ portcullis %s\n", strings.Join(p.Args, " "))
+	fmt.Println("ready, and registered as the Mutating and Validating webhook configurations \"portcullis\"")
+	return p.Stop, nil
 }
 
 // kubectl runs kubectl, showing the command and everything it prints, warnings and errors too.
@@ -144,15 +113,6 @@ func (d *demo) read(file string) string {
 		panic(err)
 	}
 	return string(b)
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func indent(s, prefix string) string {

@@ -16,7 +16,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/registry"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/portcullis-dev/portcullis/internal/envtesting"
 )
 
 func main() {
@@ -35,24 +36,12 @@ func run() error {
 	defer os.RemoveAll(dir)
 
 	step("A local control plane: the real kube-apiserver and etcd, built from the Go module proxy")
-	env := &envtest.Environment{BinaryAssetsDirectory: filepath.Join(bin, "k8s"), CRDDirectoryPaths: []string{"charts/portcullis/crds", "charts/portcullis/report-crds"}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	cfg, kubeconfig, stopCluster, err := envtesting.LocalControlPlane(bin, dir, "charts/portcullis/crds", "charts/portcullis/report-crds")
 	if err != nil {
 		return fmt.Errorf("starting the control plane: %w", err)
 	}
-	defer env.Stop()
-	admin, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, cfg)
-	if err != nil {
-		return err
-	}
-	kubeconfig, err := admin.KubeConfig()
-	if err != nil {
-		return err
-	}
-	d := &demo{bin: bin, dir: dir, kubeconfig: filepath.Join(dir, "kubeconfig")}
-	if err := os.WriteFile(d.kubeconfig, kubeconfig, 0o600); err != nil {
-		return err
-	}
+	defer stopCluster()
+	d := &demo{bin: bin, dir: dir, kubeconfig: kubeconfig}
 	fmt.Println("kube-apiserver at", cfg.Host)
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
