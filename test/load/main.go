@@ -8,7 +8,8 @@
 //   - registry requests per admission, cold (empty caches) and warm;
 //   - the cold admission time of 10 images against 1, with -latency added to every registry
 //     request;
-//   - with -memory, the RSS after caching -verdicts verdicts.
+//   - with -memory, what -verdicts cached verdicts cost: the caches' heap in this process, and the
+//     RSS of the real `portcullis webhook` process run against a local control plane.
 package main
 
 import (
@@ -30,6 +31,7 @@ type config struct {
 	verdicts    int
 	heapProfile string
 	settle      time.Duration
+	bin         string
 }
 
 func main() {
@@ -41,6 +43,7 @@ func main() {
 	flag.BoolVar(&c.memory, "memory", false, "also measure RSS with -verdicts cached verdicts")
 	flag.IntVar(&c.verdicts, "verdicts", 10000, "cached verdicts for -memory")
 	flag.DurationVar(&c.settle, "settle", 35*time.Second, "with -memory, wait this long for the signature (15 s) and tag (30 s) caches to expire")
+	flag.StringVar(&c.bin, "bin", "bin", "with -memory, where portcullis and k8s/ (kube-apiserver, etcd) were built by make build k8s")
 	flag.StringVar(&c.heapProfile, "heapprofile", "", "with -memory, write a heap profile here")
 	serve := flag.String("serve-registry", "", "internal: serve a registry on this address (the -memory child process)")
 	flag.Parse()
@@ -70,7 +73,10 @@ func run(c config) error {
 		return err
 	}
 	if c.memory {
-		return memory(c)
+		if err := memory(c); err != nil {
+			return err
+		}
+		return processMemory(c)
 	}
 	return nil
 }

@@ -128,15 +128,20 @@ func newEngine(host, repo string, key *sigtest.Key) (*policy.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := policy.Compile(policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{{
-		ObjectMeta: metav1.ObjectMeta{Name: "release", UID: "uid-1", Generation: 1},
-		Spec: v1alpha1.ImagePolicySpec{Images: []v1alpha1.ImagePattern{{Glob: host + "/" + repo + "/**"}},
-			Authorities: []v1alpha1.Authority{{Name: "release", Key: &v1alpha1.KeyAuthority{Data: string(key.PEM)}}}},
-	}}})
+	set := policy.Compile(policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{*releasePolicy(host, repo, key)}})
 	if err := set.Policies()[0].Err; err != nil {
 		return nil, err
 	}
 	return policy.NewEngine(vc, set, policy.WithNoMatch(policy.NoMatchDeny))
+}
+
+// releasePolicy is the one ClusterImagePolicy of every scenario: host/repo/** signed by key.
+func releasePolicy(host, repo string, key *sigtest.Key) *v1alpha1.ClusterImagePolicy {
+	return &v1alpha1.ClusterImagePolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "release", UID: "uid-1", Generation: 1},
+		Spec: v1alpha1.ImagePolicySpec{Images: []v1alpha1.ImagePattern{{Glob: host + "/" + repo + "/**"}},
+			Authorities: []v1alpha1.Authority{{Name: "release", Key: &v1alpha1.KeyAuthority{Data: string(key.PEM)}}}},
+	}
 }
 
 // webhookServer serves Portcullis's mutating handler over HTTPS on loopback, timing each

@@ -172,7 +172,7 @@ func memory(c config) error {
 	}
 	defer stop()
 	before := heapInUse()
-	rssBefore := rssMiB()
+	rssBefore := residentSet(0)
 	for i := 0; i < len(refs); i += 5 {
 		if err := ws.post(podReview(refs[i:min(i+5, len(refs))])); err != nil {
 			return err
@@ -195,7 +195,7 @@ func memory(c config) error {
 	fmt.Printf("memory with %d cached verdicts (heap of the caches: after the admissions less before them):\n", c.verdicts)
 	fmt.Printf("  with the fetched signatures still cached  %.1f MiB (%.1f KiB per image)\n", mib(after-before), float64(after-before)/1024/float64(c.verdicts))
 	fmt.Printf("  after %s, verdicts and parsed references only  %.1f MiB (%.1f KiB per image)\n", c.settle, mib(settled-before), float64(settled-before)/1024/float64(c.verdicts))
-	fmt.Printf("  process RSS %.1f MiB, %.1f MiB before the admissions: the webhook handler, its caches and the load client (the registry runs in a child process)\n", rssMiB(), rssBefore)
+	fmt.Printf("  this process: %s; before the admissions %s (the handler, its caches and the load client; the registry is a child process)\n\n", residentSet(0), rssBefore)
 	return nil
 }
 
