@@ -12,8 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/cluster"
@@ -40,22 +42,38 @@ type Policies struct {
 	Log       logr.Logger
 
 	synced atomic.Bool
+	// recompile feeds the controller's queue from outside the watches: at start, when no
+	// object exists to trigger a watch, and when this replica is elected and owes statuses.
+	recompile chan event.GenericEvent
 }
 
 // key is the one work item: any change recompiles the whole set, which stays immutable.
 var key = reconcile.Request{NamespacedName: types.NamespacedName{Name: "policies"}}
 
-// SetupWithManager watches the three kinds and compiles once the caches have synced.
+// SetupWithManager watches the three kinds and compiles once the caches have synced. Every
+// compile runs in the controller's one worker, so two never race to write a status, and a
+// failed status write is retried with backoff.
 func (p *Policies) SetupWithManager(mgr ctrl.Manager) error {
 	all := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{key}
 	})
+	p.recompile = make(chan event.GenericEvent, 1)
+	p.Recompile() // the first compile, even if no policy exists yet
 	return ctrl.NewControllerManagedBy(mgr).Named("policies").
 		Watches(&v1alpha1.ClusterImagePolicy{}, all).
 		Watches(&v1alpha1.ImagePolicy{}, all).
 		Watches(&v1alpha1.TrustRoot{}, all).
+		WatchesRawSource(source.Channel(p.recompile, all)).
 		WithOptions(controllerOptions()).
 		Complete(p)
+}
+
+// Recompile asks for a compile, as a change to a watched object does.
+func (p *Policies) Recompile() {
+	select {
+	case p.recompile <- event.GenericEvent{Object: &v1alpha1.ClusterImagePolicy{}}:
+	default: // one is already queued
+	}
 }
 
 // Synced reports whether the first policy set has been compiled from synced informers; until

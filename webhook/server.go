@@ -150,13 +150,10 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err := serveWhenCertified(mgr, srv, &o, log); err != nil {
 		return err
 	}
-	if err := mgr.Add(compileOnStart(mgr, pols, log)); err != nil {
-		return err
-	}
 	// The replica elected leader writes every policy's status at once, not at the next change.
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		_, err := pols.Reconcile(ctx, key)
-		return err
+	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error {
+		pols.Recompile()
+		return nil
 	})); err != nil {
 		return err
 	}
@@ -194,20 +191,6 @@ func addChecks(mgr manager.Manager, srv crwebhook.Server, pols *Policies) error 
 		return err
 	}
 	return mgr.AddReadyzCheck("webhook", srv.StartedChecker())
-}
-
-// compileOnStart compiles the policies once the informers have synced, even if no policy exists
-// to trigger a watch event.
-func compileOnStart(mgr manager.Manager, pols *Policies, log logr.Logger) manager.Runnable {
-	return everyReplica(func(ctx context.Context) error {
-		if !mgr.GetCache().WaitForCacheSync(ctx) {
-			return nil
-		}
-		if _, err := pols.Reconcile(ctx, key); err != nil {
-			log.Error(err, "first policy compile")
-		}
-		return nil
-	})
 }
 
 // leading reports whether this replica is the elected leader (always, without election).
