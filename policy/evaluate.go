@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/internal/cache"
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
@@ -31,7 +32,7 @@ type attested struct {
 // image judges one image against every policy that covers it.
 func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req *Request, in *regoBase, raw string) ImageDecision {
 	d := ImageDecision{Image: raw}
-	img, err := e.images.Get(raw, func() (*Image, bool, error) {
+	img, err := e.images.Get(ctx, raw, func() (*Image, bool, error) {
 		img, err := ParseImage(raw)
 		return img, false, err
 	})
@@ -126,7 +127,7 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error() + "; to fix: correct the " + p.Kind + " (its Ready condition says the same)"}
 		return finish(r)
 	}
-	o, err := e.verdicts.Get(verdictKey(digest, p), func() (*outcome, bool, error) {
+	o, err := e.verdicts.Get(ctx, verdictKey(digest, p), func() (*outcome, bool, error) {
 		o, err := e.authorities(ctx, sess, p, img, digest)
 		if e.observe != nil {
 			r := Error
@@ -137,6 +138,9 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 		}
 		return o, o != nil && o.result == Fail, err
 	})
+	if errors.Is(err, cache.ErrGaveUp) {
+		err = fmt.Errorf("verifying %s: %w", digest, err)
+	}
 	if err != nil {
 		return errored(p, err)
 	}

@@ -90,6 +90,16 @@ func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain, transport
 	}
 }
 
+// cached looks key up in c with this session's context, saying what the lookup was for when
+// the session's deadline ends the wait.
+func cached[V any](s *Session, c *cache.Cache[V], what, key string, fill func() (V, bool, error)) (V, error) {
+	v, err := c.Get(s.ctx, key, fill)
+	if errors.Is(err, cache.ErrGaveUp) {
+		err = s.registryError(what, err)
+	}
+	return v, err
+}
+
 // registryError wraps err from a registry call, saying plainly when the deadline ran out.
 func (s *Session) registryError(what string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(s.ctx.Err(), context.DeadlineExceeded) {

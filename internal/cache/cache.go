@@ -1,6 +1,9 @@
 package cache
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -26,33 +29,59 @@ func New[V any](size int, ttl, failTTL time.Duration) *Cache[V] {
 	return c
 }
 
+// ErrGaveUp is returned, with the context's error, by a Get whose context ended before the
+// value was there.
+var ErrGaveUp = errors.New("gave up waiting for the lookup")
+
 // Get returns the value for key, calling fill at most once for all concurrent callers when it
 // is not cached. fill returns the value, whether it is a failure (cached for failTTL), and an
 // error, which is returned to every waiting caller and never cached.
-func (c *Cache[V]) Get(key string, fill func() (V, bool, error)) (V, error) {
+//
+// A caller waits for a fill that another caller started only until its own ctx is done. When
+// that fill was cut short by the other caller's context (its deadline, its client gone), the
+// answer is not this caller's: it fills again itself, once.
+func (c *Cache[V]) Get(ctx context.Context, key string, fill func() (V, bool, error)) (V, error) {
 	if v, ok := c.peek(key); ok {
 		c.hits.Add(1)
 		return v, nil
 	}
 	c.miss.Add(1)
-	v, err, _ := c.flight.Do(key, func() (any, error) {
-		if v, ok := c.peek(key); ok {
+	var zero V
+	for attempt := 0; ; attempt++ {
+		ch := c.flight.DoChan(key, func() (_ any, err error) {
+			// fill runs on singleflight's goroutine, where a panic would end the process.
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("looking up %s failed: panic: %v", key, p)
+				}
+			}()
+			if v, ok := c.peek(key); ok {
+				return v, nil
+			}
+			v, failed, err := fill()
+			if err != nil {
+				return v, err
+			}
+			switch {
+			case !failed:
+				c.ok.Add(key, v)
+			case c.failed != nil:
+				c.failed.Add(key, v)
+			}
 			return v, nil
+		})
+		select {
+		case <-ctx.Done():
+			return zero, fmt.Errorf("%w: %w", ErrGaveUp, ctx.Err())
+		case r := <-ch:
+			if r.Err != nil && r.Shared && attempt == 0 && ctx.Err() == nil &&
+				(errors.Is(r.Err, context.Canceled) || errors.Is(r.Err, context.DeadlineExceeded)) {
+				continue
+			}
+			v, _ := r.Val.(V) // nil when V is an interface and fill failed
+			return v, r.Err
 		}
-		v, failed, err := fill()
-		if err != nil {
-			return v, err
-		}
-		switch {
-		case !failed:
-			c.ok.Add(key, v)
-		case c.failed != nil:
-			c.failed.Add(key, v)
-		}
-		return v, nil
-	})
-	r, _ := v.(V) // v is nil when V is an interface and fill failed
-	return r, err
+	}
 }
 
 func (c *Cache[V]) peek(key string) (V, bool) {
