@@ -28,30 +28,45 @@ func portcullis(t *testing.T) string {
 }
 
 // distribution starts the distribution registry (no referrers API) on a free loopback port and
-// returns its host:port. It stops when the test ends.
+// returns its host:port. It stops when the test ends. Tests in other packages pick free ports at
+// the same time, so a port can be taken between choosing and binding it: readiness is the
+// registry's own answer, and a registry that could not bind is started again on another port.
 func distribution(t *testing.T) string {
 	t.Helper()
 	bin := tooltest.Binary(t, "registry")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.yml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)), 0o644)
-	cmd := exec.Command(bin, "serve", cfg)
 	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
-			resp.Body.Close()
-			return addr
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "config.yml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)), 0o644)
+		cmd := exec.Command(bin, "serve", cfg)
+		logs.Reset()
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			select {
+			case <-exited:
+				deadline = time.Time{} // it could not serve there: try another port
+				continue
+			default:
+			}
+			if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+				resp.Body.Close()
+				if resp.Header.Get("Docker-Distribution-Api-Version") == "registry/2.0" {
+					return addr
+				}
+			}
 		}
 	}
 	t.Fatalf("distribution registry did not start:\n%s", logs.String())
