@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -29,7 +30,7 @@ func PredicateType(nameOrURI string) (string, error) {
 // verifyAttestations verifies every attestation of d, in both formats, against a, and requires
 // one of each predicate type a names.
 func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*Result, error) {
-	co, err := checkOpts(a, cosign.IntotoSubjectClaimVerifier)
+	co, err := checkOpts(a, statementClaim)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +87,19 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 	return res, nil
 }
 
+// statementClaim is cosign's check that a verified `.att` layer's statement is about h, saying
+// plainly when the statement cannot be read at all.
+func statementClaim(att oci.Signature, h v1.Hash, annotations map[string]any) error {
+	err := cosign.IntotoSubjectClaimVerifier(att, h, annotations)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var b64 base64.CorruptInputError
+	if errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &b64) {
+		return fmt.Errorf("the signed in-toto statement cannot be read: %w", err)
+	}
+	return err
+}
+
 // legacyAttestation reads the in-toto statement out of a verified `.att` layer (a DSSE
 // envelope).
 func legacyAttestation(att oci.Signature, signer Signer) (Attestation, error) {
@@ -114,11 +128,17 @@ func legacyAttestation(att oci.Signature, signer Signer) (Attestation, error) {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		return Attestation{}, fmt.Errorf("decoding in-toto statement: %w", err)
 	}
+	if st.PredicateType == "" {
+		return Attestation{}, errNoPredicateType
+	}
 	if st.Predicate == nil {
 		st.Predicate = json.RawMessage("null")
 	}
 	return Attestation{Signer: signer, Format: FormatLegacy, PredicateType: st.PredicateType, Predicate: st.Predicate}, nil
 }
+
+// errNoPredicateType refuses a statement that names no predicate type: it cannot attest any.
+var errNoPredicateType = errors.New("the signed in-toto statement names no predicate type")
 
 func missingTypes(want []string, got []Attestation) []string {
 	have := map[string]bool{}

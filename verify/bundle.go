@@ -50,6 +50,9 @@ func bundleAttestation(res *sgverify.VerificationResult, signer Signer) (Attesta
 	if st == nil {
 		return Attestation{}, fmt.Errorf("verified bundle carries no in-toto statement")
 	}
+	if st.GetPredicateType() == "" {
+		return Attestation{}, errNoPredicateType
+	}
 	pred := json.RawMessage("null")
 	if st.GetPredicate() != nil {
 		b, err := protojson.Marshal(st.GetPredicate())

@@ -37,6 +37,9 @@ func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpt
 			return Signer{}, rejection(cert, a, errors.New("no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"))
 		}
 	}
+	if err := checkChainAt(sig, cert, co); err != nil {
+		return Signer{}, rejection(cert, a, err)
+	}
 	return certSigner(cert), nil
 }
 
@@ -61,7 +64,7 @@ func verifyBundleAs(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgb
 	if vc, err := b.VerificationContent(); err == nil {
 		cert = vc.Certificate()
 	}
-	return nil, Signer{}, rejection(cert, a, last)
+	return nil, Signer{}, rejection(cert, a, explainLeafFailure(last, cert, co.TrustedMaterial))
 }
 
 // rejection explains why a keyless signature was refused: whose certificate it carries, and

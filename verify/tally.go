@@ -23,6 +23,16 @@ func (t *tally) reject(err error) {
 // explain rewords the cosign errors users meet most into what they mean.
 func explain(msg string) string {
 	switch {
+	case strings.Contains(msg, "signature in bundle does not match signature being verified"),
+		strings.Contains(msg, "comparing public key PEMs"),
+		strings.Contains(msg, "matching bundle to payload"),
+		strings.Contains(msg, "transparency log signature does not match"),
+		strings.Contains(msg, "transparency log certificate does not match"):
+		return "its transparency log entry records another signature or key: an entry copied from another artifact"
+	case strings.Contains(msg, "unable to extract statement from envelope"):
+		return "the signed payload is not a readable in-toto statement"
+	case strings.Contains(msg, "on envelope. Expected application/vnd.in-toto+json"):
+		return "the signed payload is not an in-toto statement (DSSE payload type)"
 	case strings.Contains(msg, "offline verification failed"):
 		return "no transparency log entry, and the authority requires one (tlog: require)"
 	case strings.HasPrefix(msg, "invalid or missing digest in claim: "):
