@@ -122,6 +122,7 @@ func compilePolicy(kind, nm, ns, uid string, gen int64, spec *v1alpha1.ImagePoli
 		p.rules = r
 	}
 	p.Err = errors.Join(errs...)
+	p.Warnings = Lint(kind, spec)
 	p.key = policyKey(kind, ns, nm, uid, gen, spec, material)
 	return p
 }

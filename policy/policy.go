@@ -22,6 +22,9 @@ type Policy struct {
 	// Err is why the policy could not be compiled. A policy with Err denies every image it
 	// covers (in its mode), with Err as the reason.
 	Err error
+	// Warnings are what in the policy is probably a mistake (Lint). They never change what
+	// it enforces.
+	Warnings []string
 
 	threshold   int
 	globs       []glob
