@@ -3,7 +3,10 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -13,20 +16,39 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/portcullis-dev/portcullis/internal/cache"
 )
 
 // lazyKeychain reads a pod's pull secrets and service account only when a registry asks for
 // credentials, so an admission answered from the cache costs no API call.
 type lazyKeychain struct {
-	once  sync.Once
-	build func() authn.Keychain
-	kc    authn.Keychain
+	once   sync.Once
+	build  func(context.Context) (authn.Keychain, error)
+	kc     authn.Keychain
+	failed atomic.Bool
 }
 
 func (l *lazyKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	l.once.Do(func() { l.kc = l.build() })
-	return l.kc.Resolve(r)
+	return l.ResolveContext(context.Background(), r)
 }
+
+// ResolveContext reads the secrets with the context of the registry request that first asks.
+func (l *lazyKeychain) ResolveContext(ctx context.Context, r authn.Resource) (authn.Authenticator, error) {
+	l.once.Do(func() {
+		kc, err := l.build(ctx)
+		if err != nil {
+			kc = authn.NewMultiKeychain()
+			l.failed.Store(true)
+		}
+		l.kc = kc
+	})
+	return authn.Resolve(ctx, l.kc, r)
+}
+
+// podKeychainTTL is how long the pull credentials read for a pod's namespace, service account
+// and pull secrets serve other admissions of the same: a rotated secret is read again after it.
+const podKeychainTTL = 10 * time.Second
 
 // Credentials are the registry credentials of a Portcullis process.
 type Credentials struct {
@@ -36,28 +58,47 @@ type Credentials struct {
 	// cloud keychains. Nil means none.
 	Process authn.Keychain
 	Log     logr.Logger
+
+	once      sync.Once
+	keychains *cache.Cache[*lazyKeychain]
 }
 
 // For returns the credentials for one pod in namespace: those the kubelet would use (its image
 // pull secrets and its service account's), read only when a registry first asks, then the
-// process's own. If the pod's cannot be read, a private registry refuses with a reason the
-// deny message carries.
+// process's own. Pods of the same namespace, service account and pull secrets share what was
+// read for podKeychainTTL, so every admission can tell which credentials it presents without
+// an API call. If the pod's cannot be read, a private registry refuses with a reason the
+// deny message carries, and the next admission reads them again.
 func (c *Credentials) For(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
 	chain := []authn.Keychain{}
 	if c.PodSecrets != nil {
-		chain = append(chain, &lazyKeychain{build: func() authn.Keychain {
-			kc, err := kauth.New(ctx, c.PodSecrets, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
-			if err != nil {
-				c.Log.Error(err, "reading pull secrets; pulling without them", "namespace", namespace, "serviceAccount", serviceAccount)
-				return authn.NewMultiKeychain()
-			}
-			return kc
-		}})
+		chain = append(chain, c.podKeychain(ctx, namespace, serviceAccount, pullSecrets))
 	}
 	if c.Process != nil {
 		chain = append(chain, c.Process)
 	}
 	return authn.NewMultiKeychain(chain...)
+}
+
+func (c *Credentials) podKeychain(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) *lazyKeychain {
+	c.once.Do(func() { c.keychains = cache.New[*lazyKeychain](10000, podKeychainTTL, 0) })
+	secrets := append([]string(nil), pullSecrets...)
+	sort.Strings(secrets)
+	key := namespace + "\x00" + serviceAccount + "\x00" + strings.Join(secrets, "\x00")
+	fresh := func() *lazyKeychain {
+		return &lazyKeychain{build: func(ctx context.Context) (authn.Keychain, error) {
+			kc, err := kauth.New(ctx, c.PodSecrets, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
+			if err != nil {
+				c.Log.Error(err, "reading pull secrets; pulling without them", "namespace", namespace, "serviceAccount", serviceAccount)
+			}
+			return kc, err
+		}}
+	}
+	kc, err := c.keychains.Get(ctx, key, func() (*lazyKeychain, bool, error) { return fresh(), false, nil })
+	if err != nil || kc.failed.Load() {
+		kc = fresh()
+	}
+	return kc
 }
 
 // ProcessKeychain is the credentials of every request: the named docker-config Secrets of

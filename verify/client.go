@@ -54,6 +54,9 @@ type Session struct {
 	// puller is made on the first registry request: a session answered from the caches costs
 	// nothing.
 	puller func() (*remote.Puller, error)
+	// creds holds the credential ID of each registry this session has resolved (CredentialID).
+	credMu sync.Mutex
+	creds  map[string]string
 }
 
 // Session starts a session with the given credentials; nil means the Client's default keychain.
@@ -91,8 +94,14 @@ func (c *Client) remoteOptions(ctx context.Context, kc authn.Keychain, transport
 }
 
 // cached looks key up in c with this session's context, saying what the lookup was for when
-// the session's deadline ends the wait.
-func cached[V any](s *Session, c *cache.Cache[V], what, key string, fill func() (V, bool, error)) (V, error) {
+// the session's deadline ends the wait. The key is this session's credentials for reg, then
+// key: what one credential resolved is never another's answer.
+func cached[V any](s *Session, c *cache.Cache[V], reg name.Registry, what, key string, fill func() (V, bool, error)) (V, error) {
+	key, err := s.credentialKey(reg, key)
+	if err != nil {
+		var zero V
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
 	v, err := c.Get(s.ctx, key, fill)
 	if errors.Is(err, cache.ErrGaveUp) {
 		err = s.registryError(what, err)

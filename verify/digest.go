@@ -16,7 +16,7 @@ func (s *Session) Digest(ref name.Reference) (name.Digest, error) {
 	if d, ok := ref.(name.Digest); ok {
 		return d, nil
 	}
-	return cached(s, s.c.digests, "resolving digest of "+ref.String(), ref.Name(), func() (name.Digest, bool, error) {
+	return cached(s, s.c.digests, ref.Context().Registry, "resolving digest of "+ref.String(), ref.Name(), func() (name.Digest, bool, error) {
 		d, err := s.head(ref)
 		return d, false, err
 	})

@@ -46,8 +46,9 @@ func (s *Session) ociOptions(repo *name.Repository) []ociremote.Option {
 // legacy returns the layers of the `sha256-<hex>.sig` (suffix "sig") or `.att` (suffix "att")
 // image of d, with their payloads read, or none when there is no such tag.
 func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) ([]oci.Signature, error) {
-	key := suffix + "|" + where(d, repo).String()
-	return cached(s, s.c.sigs, "fetching the ."+suffix+" image of "+d.String(), key, func() ([]oci.Signature, bool, error) {
+	at := where(d, repo)
+	key := suffix + "|" + at.String()
+	return cached(s, s.c.sigs, at.Context().Registry, "fetching the ."+suffix+" image of "+d.String(), key, func() ([]oci.Signature, bool, error) {
 		opts := s.ociOptions(repo)
 		tagOf := ociremote.SignatureTag
 		if suffix == "att" {
@@ -81,7 +82,7 @@ func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) ([
 // referrers API or, where the registry has none, the `sha256-<hex>` tag fallback.
 func (s *Session) referrerBundles(d name.Digest, repo *name.Repository) (*bundleSet, error) {
 	subject := where(d, repo)
-	return cached(s, s.c.bundles, "listing referrers of "+subject.String(), "bundles|"+subject.String(), func() (*bundleSet, bool, error) {
+	return cached(s, s.c.bundles, subject.Context().Registry, "listing referrers of "+subject.String(), "bundles|"+subject.String(), func() (*bundleSet, bool, error) {
 		opts := s.ociOptions(nil)
 		idx, err := ociremote.Referrers(subject, "", opts...)
 		if err != nil {

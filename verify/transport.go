@@ -34,17 +34,19 @@ func WithRegistryCAs(bundle []byte) Option {
 }
 
 // WithInsecureRegistries lets the listed registries (host or host:port) be reached over plain
-// HTTP. Loopback registries always may be, by go-containerregistry's own rule.
+// HTTP. Loopback registries always may be, by go-containerregistry's own rule. Each is matched
+// in its canonical spelling (CanonicalRegistry), as every request is made.
 func WithInsecureRegistries(hosts ...string) Option {
 	return func(o *options) error {
 		if o.insecure == nil {
 			o.insecure = map[string]bool{}
 		}
 		for _, h := range hosts {
-			if h == "" {
-				return errors.New("an empty insecure registry")
+			c, err := CanonicalRegistry(h)
+			if err != nil {
+				return fmt.Errorf("insecure registry: %w", err)
 			}
-			o.insecure[h] = true
+			o.insecure[c] = true
 		}
 		return nil
 	}
