@@ -35,6 +35,9 @@ func rows(pod cluster.Pod, dec *policy.Decision, noMatch policy.NoMatch, at meta
 	var out []reports.PolicyReportResult
 	for _, im := range dec.Images {
 		props := map[string]string{"image": im.Image, "source": im.Source}
+		if im.Canonical != "" {
+			props["canonical"] = im.Canonical
+		}
 		if im.Digest != "" {
 			props["digest"] = im.Digest
 		}
@@ -42,7 +45,7 @@ func rows(pod cluster.Pod, dec *policy.Decision, noMatch policy.NoMatch, at meta
 		case im.NoMatch:
 			out = append(out, row(NoMatchPolicy, map[policy.NoMatch]reports.PolicyResult{
 				policy.NoMatchDeny: reports.ResultFail, policy.NoMatchWarn: reports.ResultWarn, policy.NoMatchAllow: reports.ResultSkip}[noMatch],
-				"no ClusterImagePolicy or ImagePolicy covers this image (noMatch: "+string(noMatch)+")", props))
+				"no ClusterImagePolicy covers this image (noMatch: "+string(noMatch)+")", props))
 		case len(im.Policies) == 0:
 			out = append(out, row(NoMatchPolicy, reports.ResultError, strings.Join(im.Reasons, "; "), props))
 		}

@@ -33,7 +33,7 @@ func BenchmarkMatch1000(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if got := set.Match("default", img); len(got) != 1 {
+		if got, _ := set.Match("default", img); len(got) != 1 {
 			b.Fatalf("matched %d policies", len(got))
 		}
 	}

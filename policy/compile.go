@@ -195,6 +195,9 @@ func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret 
 	}
 	if a.SignatureRepository != "" {
 		repo, err := name.NewRepository(a.SignatureRepository)
+		if err == nil {
+			repo, err = verify.CanonicalRepository(repo)
+		}
 		if err != nil {
 			return out, "", fmt.Errorf("signatureRepository: %w", err)
 		}

@@ -33,6 +33,8 @@ type ImageDecision struct {
 	// Source says where the image is used: container "api", volume "data".
 	Source string
 	Image  string
+	// Canonical is the image's canonical spelling (ParseImage); empty when it cannot be parsed.
+	Canonical string
 	// Digest is what the image was resolved to; empty when it could not be.
 	Digest string
 	// Pin is true when an applicable policy asks for the tag to be rewritten to the digest.
@@ -133,8 +135,15 @@ func (d *Decision) Warnings() []string {
 
 func (d *ImageDecision) subject() string {
 	s := fmt.Sprintf("image %s", d.Image)
+	var notes []string
+	if d.Canonical != "" && d.Canonical != d.Image {
+		notes = append(notes, "canonical "+d.Canonical)
+	}
 	if d.Digest != "" && !strings.Contains(d.Image, "@") {
-		s += fmt.Sprintf(" (%s)", short(d.Digest))
+		notes = append(notes, short(d.Digest))
+	}
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, ", ") + ")"
 	}
 	if d.Source != "" {
 		s = d.Source + ": " + s

@@ -69,9 +69,18 @@ func TestApplicableSet(t *testing.T) {
 			ClusterPolicies: []v1alpha1.ClusterImagePolicy{clusterA},
 			Policies:        []v1alpha1.ImagePolicy{nsPolicy("team", "audit-only", withMode(spec(w.any, keyAuth("a", w.keyA)), v1alpha1.ModeAudit))},
 		}, "team", w.unsigned, false, "policy cluster-a"},
+		{"a namespace static pass over ** does not cover an image", policy.Sources{
+			Policies: []v1alpha1.ImagePolicy{nsPolicy("team", "let-it-in", spec("**", static("yes", v1alpha1.StaticPass)))},
+		}, "team", w.unsigned, false, "no ClusterImagePolicy covers this image (noMatch: deny)"},
+		{"a namespace audit policy over ** does not cover an image", policy.Sources{
+			Policies: []v1alpha1.ImagePolicy{nsPolicy("team", "audit-all", withMode(spec("**", keyAuth("a", w.keyA)), v1alpha1.ModeAudit))},
+		}, "team", w.unsigned, false, "no ClusterImagePolicy covers this image (noMatch: deny)"},
+		{"a namespace warn policy that passes does not cover an image", policy.Sources{
+			Policies: []v1alpha1.ImagePolicy{nsPolicy("team", "warn-all", withMode(spec("**", keyAuth("a", w.keyA)), v1alpha1.ModeWarn))},
+		}, "team", w.byA, false, "no ClusterImagePolicy covers this image (noMatch: deny)"},
 		{"a namespace policy of another namespace does not apply", policy.Sources{
 			Policies: []v1alpha1.ImagePolicy{nsPolicy("other", "b-only", spec(w.any, keyAuth("b", w.keyB)))},
-		}, "team", w.byA, false, "no ClusterImagePolicy or ImagePolicy covers this image (noMatch: deny)"},
+		}, "team", w.byA, false, "no ClusterImagePolicy covers this image (noMatch: deny)"},
 		{"authorities are ORed", policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{
 			cip("a-or-b", spec(w.any, keyAuth("a", w.keyA), keyAuth("b", w.keyB)))}}, "team", w.byB, true, ""},
 		{"threshold 2 with one signature", policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{
@@ -148,6 +157,28 @@ func TestNoMatch(t *testing.T) {
 			d := decide(t, engine(t, src, policy.WithNoMatch(tt.action)), "team", w.unsigned)
 			if d.Allowed != tt.allowed || len(d.Warnings()) != tt.warnings || !d.Images[0].NoMatch {
 				t.Fatalf("allowed = %v, warnings %q, denials %q", d.Allowed, d.Warnings(), d.Denials())
+			}
+		})
+	}
+}
+
+// TestNamespacePoliciesOnlyAdd: under noMatch warn or allow, an ImagePolicy still adds its
+// failure to an image no ClusterImagePolicy covers, and its pass adds nothing.
+func TestNamespacePoliciesOnlyAdd(t *testing.T) {
+	w := newWorld(t)
+	src := policy.Sources{Policies: []v1alpha1.ImagePolicy{nsPolicy("team", "need-a", spec(w.any, keyAuth("a", w.keyA)))}}
+	for _, action := range []policy.NoMatch{policy.NoMatchWarn, policy.NoMatchAllow} {
+		t.Run(string(action), func(t *testing.T) {
+			e := engine(t, src, policy.WithNoMatch(action))
+			if d := decide(t, e, "team", w.unsigned); d.Allowed || !strings.Contains(strings.Join(d.Denials(), "\n"), "policy team/need-a: no signature verified by key a") {
+				t.Fatalf("an unsigned image passed an ImagePolicy that requires a signature: allowed %v, denials %q", d.Allowed, d.Denials())
+			}
+			d := decide(t, e, "team", w.byA)
+			if !d.Allowed || !d.Images[0].NoMatch || d.Images[0].Digest == "" {
+				t.Fatalf("a signed image: allowed %v, noMatch %v, digest %q; want admitted by noMatch %s, resolved", d.Allowed, d.Images[0].NoMatch, d.Images[0].Digest, action)
+			}
+			if got := len(d.Warnings()); (action == policy.NoMatchWarn) != (got == 1) {
+				t.Fatalf("warnings %q under noMatch %s", d.Warnings(), action)
 			}
 		})
 	}

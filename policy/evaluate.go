@@ -40,15 +40,21 @@ func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req 
 		d.Reasons = []string{err.Error()}
 		return d
 	}
-	pols := set.Match(req.Namespace, img)
-	if len(pols) == 0 {
-		return e.noPolicy(sess, req, img, d)
+	d.Canonical = img.Canonical
+	pols, covered := set.Match(req.Namespace, img)
+	if !covered {
+		d = e.noPolicy(sess, req, img, d)
+		if len(pols) == 0 {
+			return d
+		}
+		// ImagePolicies of the namespace still apply: they can add a failure, never coverage.
+	} else {
+		d.Allowed = true
 	}
 	digest, derr := sess.Digest(img.Ref)
 	if derr == nil {
 		d.Digest = digest.DigestStr()
 	}
-	d.Allowed = true
 	for _, p := range pols {
 		var r PolicyResult
 		if derr != nil {
@@ -81,7 +87,7 @@ func pinning(pols []*Policy) *Policy {
 	return nil
 }
 
-// noPolicy applies the noMatch action to an image no policy covers.
+// noPolicy applies the noMatch action to an image no ClusterImagePolicy covers.
 func (e *Engine) noPolicy(sess *verify.Session, req *Request, img *Image, d ImageDecision) ImageDecision {
 	d.NoMatch = true
 	if req.ResolveAll {
@@ -91,7 +97,7 @@ func (e *Engine) noPolicy(sess *verify.Session, req *Request, img *Image, d Imag
 			d.Warnings = append(d.Warnings, err.Error())
 		}
 	}
-	msg := "no ClusterImagePolicy or ImagePolicy covers this image"
+	msg := "no ClusterImagePolicy covers this image"
 	switch e.noMatch {
 	case NoMatchAllow:
 		d.Allowed = true
@@ -99,7 +105,7 @@ func (e *Engine) noPolicy(sess *verify.Session, req *Request, img *Image, d Imag
 		d.Allowed = true
 		d.Warnings = append(d.Warnings, msg+" (noMatch: warn)")
 	default:
-		d.Reasons = append(d.Reasons, msg+" (noMatch: deny); add a policy whose images glob matches "+img.Repo)
+		d.Reasons = append(d.Reasons, msg+" (noMatch: deny); add a ClusterImagePolicy whose images glob matches "+img.Repo)
 	}
 	return d
 }
@@ -127,7 +133,11 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error() + "; to fix: correct the " + p.Kind + " (its Ready condition says the same)"}
 		return finish(r)
 	}
-	o, err := e.verdicts.Get(ctx, verdictKey(digest, p), func() (*outcome, bool, error) {
+	creds, err := credentials(sess, p, digest)
+	if err != nil {
+		return errored(p, err)
+	}
+	o, err := e.verdicts.Get(ctx, verdictKey(digest, p, creds), func() (*outcome, bool, error) {
 		o, err := e.authorities(ctx, sess, p, img, digest)
 		if e.observe != nil {
 			r := Error
@@ -273,10 +283,25 @@ func joinErrs(errs []error) error {
 	return errors.New(strings.Join(msgs, "; "))
 }
 
-// verdictKey identifies a verdict: the image (repository and digest), and the compiled policy
-// (its UID and generation, or spec hash, and its keys and trust roots). It is hashed to keep
-// ten thousand cached verdicts small.
-func verdictKey(digest name.Digest, p *Policy) string {
-	sum := sha256.Sum256([]byte(digest.String() + "|" + p.key))
+// verdictKey identifies a verdict: the image (repository and digest), the compiled policy
+// (its UID and generation, or spec hash, and its keys and trust roots), and the credentials
+// the material was read with. It is hashed to keep ten thousand cached verdicts small.
+func verdictKey(digest name.Digest, p *Policy, creds string) string {
+	sum := sha256.Sum256([]byte(digest.String() + "|" + p.key + "|" + creds))
 	return string(sum[:])
+}
+
+// credentials identifies the credentials a verdict of p on digest reads its material with:
+// those for the image's registry and for each signature repository p names.
+func credentials(sess *verify.Session, p *Policy, digest name.Digest) (string, error) {
+	id, err := sess.CredentialID(digest.Context().Registry)
+	for _, a := range p.authorities {
+		if a.verify == nil || a.verify.SignatureRepository == nil || err != nil {
+			continue
+		}
+		var more string
+		more, err = sess.CredentialID(a.verify.SignatureRepository.Registry)
+		id += "," + more
+	}
+	return id, err
 }

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/portcullis-dev/portcullis/verify"
 )
 
 // dockerHub is the registry that go-containerregistry normalizes Docker Hub references to.
-const dockerHub = "index.docker.io"
+const dockerHub = verify.DockerHub
 
 // glob is an image pattern, anchored on the whole normalized reference (registry/repository,
 // without tag or digest): * matches within one path segment, ** across segments.
@@ -22,9 +24,9 @@ type glob struct {
 
 var globChars = regexp.MustCompile(`^[a-z0-9._:/*-]+$`)
 
-// compileGlob normalizes and compiles a glob. Docker Hub short names are normalized as
-// references are: "nginx" means index.docker.io/library/nginx and "docker.io/x" means
-// index.docker.io/x.
+// compileGlob normalizes and compiles a glob, writing its registry canonically as images are
+// (ParseImage): "nginx" means index.docker.io/library/nginx, "Docker.io/x" and
+// "registry-1.docker.io/x" mean index.docker.io/x, and "ghcr.io.:443/**" means ghcr.io/**.
 func compileGlob(raw string) (glob, error) {
 	p := strings.ToLower(strings.TrimSpace(raw))
 	switch {
@@ -37,7 +39,10 @@ func compileGlob(raw string) (glob, error) {
 	case strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//"):
 		return glob{}, fmt.Errorf("glob %q has an empty path segment", raw)
 	}
-	p = normalizeGlob(p)
+	p, err := normalizeGlob(p)
+	if err != nil {
+		return glob{}, fmt.Errorf("glob %q: %w", raw, err)
+	}
 	host, _, _ := strings.Cut(p, "/")
 	if strings.Contains(host, "*") {
 		host = ""
@@ -49,20 +54,24 @@ func compileGlob(raw string) (glob, error) {
 	return glob{pattern: p, host: host, re: re, literals: strings.FieldsFunc(p, func(r rune) bool { return r == '*' })}, nil
 }
 
-func normalizeGlob(p string) string {
+// normalizeGlob writes a glob's registry as images are written (verify.CanonicalRegistry), so
+// that every spelling of a registry in a glob or an image meets the same one.
+func normalizeGlob(p string) (string, error) {
 	first, rest, hasRest := strings.Cut(p, "/")
 	if strings.Contains(first, "*") {
-		return p
+		return p, nil
 	}
 	if !hasRest || (!strings.ContainsAny(first, ".:") && first != "localhost") {
 		first, rest = dockerHub, p // no registry named: Docker Hub
-	} else if first == "docker.io" {
-		first = dockerHub
+	}
+	first, err := verify.CanonicalRegistry(first)
+	if err != nil {
+		return "", err
 	}
 	if first == dockerHub && !strings.Contains(rest, "/") && rest != "**" {
 		rest = "library/" + rest
 	}
-	return first + "/" + rest
+	return first + "/" + rest, nil
 }
 
 func globToRegexp(p string) string {

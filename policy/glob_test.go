@@ -1,6 +1,9 @@
 package policy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestGlobMatching(t *testing.T) {
 	tests := []struct {
@@ -41,6 +44,28 @@ func TestGlobMatching(t *testing.T) {
 		// Globs are not regular expressions.
 		{"registry.example.com/.*", "registry.example.com/app", false},
 		{"REGISTRY.example.com/**", "registry.example.com/app", true},
+		// Every spelling of a registry, in an image or a glob, is judged by the same policies.
+		{"ghcr.io/acme/**", "GHCR.IO/acme/app:1", true},
+		{"ghcr.io/acme/**", "Ghcr.Io/acme/app@sha256:" + hex64, true},
+		{"ghcr.io/acme/**", "ghcr.io:443/acme/app", true},
+		{"ghcr.io/acme/**", "ghcr.io:0443/acme/app", true},
+		{"ghcr.io/acme/**", "ghcr.io:80/acme/app", true},
+		{"ghcr.io/acme/**", "ghcr.io./acme/app", true},
+		{"ghcr.io/acme/**", "GHCR.IO.:443/acme/app", true},
+		{"ghcr.io/acme/**", "ghcr.io:8443/acme/app", false},
+		{"GHCR.io.:443/acme/**", "ghcr.io/acme/app", true},
+		{"ghcr.io:80/acme/**", "ghcr.io/acme/app", true},
+		{"*.example.com/**", "REGISTRY.EXAMPLE.COM./app", true},
+		{"127.0.0.1:5000/**", "127.0.0.1:05000/app", true},
+		{"nginx", "index.docker.io/nginx", true},
+		{"nginx", "registry-1.docker.io/library/nginx", true},
+		{"nginx", "registry.hub.docker.com/nginx:1", true},
+		{"nginx", "Docker.IO/nginx", true},
+		{"nginx", "docker.io:443/library/nginx", true},
+		{"docker.io/library/**", "REGISTRY-1.DOCKER.IO./nginx", true},
+		{"registry-1.docker.io/acme/*", "docker.io/acme/app", true},
+		{"registry.hub.docker.com/library/nginx", "nginx", true},
+		{"index.docker.io/acme/**", "registry.hub.docker.com/acme/app", true},
 	}
 	for _, tt := range tests {
 		g, err := compileGlob(tt.glob)
@@ -58,7 +83,7 @@ func TestGlobMatching(t *testing.T) {
 }
 
 func TestBadGlobs(t *testing.T) {
-	for _, g := range []string{"", "registry.example.com/(a|b)", "registry.example.com/***", "registry.example.com//x", "/x", "x/", "a b", "reg.io/[a-z]", "reg.io/a+b", "reg.io/a$", "registry.example.com/te?m/app"} {
+	for _, g := range []string{"", "ghcr.io:99999/**", "ghcr.io:x/**", "ghcr..io/**", ".ghcr.io/**", "registry.example.com/(a|b)", "registry.example.com/***", "registry.example.com//x", "/x", "x/", "a b", "reg.io/[a-z]", "reg.io/a+b", "reg.io/a$", "registry.example.com/te?m/app"} {
 		if _, err := compileGlob(g); err == nil {
 			t.Errorf("compileGlob(%q) succeeded, want an error", g)
 		}
@@ -75,6 +100,10 @@ func TestParseImage(t *testing.T) {
 		{"registry.example.com/app:1.2@sha256:" + hex64, "registry.example.com/app", "registry.example.com", "app", "1.2", "sha256:" + hex64},
 		{"registry.example.com/app@sha256:" + hex64, "registry.example.com/app", "registry.example.com", "app", "", "sha256:" + hex64},
 		{"localhost:5000/app@sha256:" + hex64, "localhost:5000/app", "localhost:5000", "app", "", "sha256:" + hex64},
+		{"GHCR.IO.:443/acme/app:v1", "ghcr.io/acme/app", "ghcr.io", "acme/app", "v1", ""},
+		{"registry-1.docker.io/nginx:1", "index.docker.io/library/nginx", "index.docker.io", "library/nginx", "1", ""},
+		{"[::ffff:127.0.0.1]:5000/app", "127.0.0.1:5000/app", "127.0.0.1:5000", "app", "latest", ""},
+		{"[0:0::1]:443/app", "[::1]/app", "[::1]", "app", "latest", ""},
 	}
 	for _, tt := range tests {
 		img, err := ParseImage(tt.raw)
@@ -89,7 +118,8 @@ func TestParseImage(t *testing.T) {
 
 func TestAbsurdReferences(t *testing.T) {
 	long := "registry.example.com/" + string(make([]byte, 2000))
-	for _, raw := range []string{"", "UPPER/case", "nginx:bad tag", "nginx@sha256:short", "registry.example.com/app@md5:abc", "::::", "a/b/c:d:e", long, "nginx\n", "http://registry.example.com/app"} {
+	for _, raw := range []string{"", "UPPER/case", "régistry.example.com/app", "xn--rgistry-bya.example.com/app/../../evil", "ghcr.io/acme/../evil/app",
+		"ghcr.io/acme/./app", "ghcr.io/acme/-app", "ghcr.io/acme/app-", "ghcr.io/acme/a..b", "ghcr.io:99999/app", "ghcr.io../app", "[zz::1]/app", "nginx:bad tag", "nginx@sha256:short", "registry.example.com/app@md5:abc", "::::", "a/b/c:d:e", long, "nginx\n", "http://registry.example.com/app"} {
 		if _, err := ParseImage(raw); err == nil {
 			t.Errorf("ParseImage(%q) succeeded, want an error", raw)
 		}
@@ -97,3 +127,20 @@ func TestAbsurdReferences(t *testing.T) {
 }
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// TestCanonicalForms: the canonical spelling kept for messages, Rego and reports.
+func TestCanonicalForms(t *testing.T) {
+	for _, tt := range []struct{ raw, canonical string }{
+		{"nginx", "index.docker.io/library/nginx:latest"},
+		{"GHCR.IO:443/acme/app:v1@sha256:" + hex64, "ghcr.io/acme/app:v1@sha256:" + hex64},
+		{"registry.hub.docker.com/acme/app@sha256:" + hex64, "index.docker.io/acme/app@sha256:" + hex64},
+	} {
+		img, err := ParseImage(tt.raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Canonical != tt.canonical || img.Ref.String() != strings.Replace(tt.canonical, ":v1@", "@", 1) {
+			t.Errorf("ParseImage(%q): canonical %q, ref %q; want %q", tt.raw, img.Canonical, img.Ref, tt.canonical)
+		}
+	}
+}

@@ -75,15 +75,21 @@ func attestationInput(a verify.Attestation, digest name.Digest) (ast.Value, erro
 	})
 }
 
+// imageDoc is input.image. registry, repository and canonical are the canonical spelling
+// (ParseImage), which rules should compare; reference is the image as written in the object
+// (policy-level rules) and written holds its registry and repository as written.
 func imageDoc(img *Image, digest name.Digest, withTag bool) map[string]any {
 	doc := map[string]any{
 		"registry":   digest.Context().RegistryStr(),
 		"repository": digest.Context().RepositoryStr(),
 		"digest":     digest.DigestStr(),
 		"reference":  digest.String(),
+		"canonical":  digest.String(),
 	}
 	if withTag && img != nil {
-		doc["reference"], doc["tag"] = img.Raw, img.Tag
+		reg, repo := img.Written()
+		doc["reference"], doc["tag"], doc["canonical"] = img.Raw, img.Tag, img.Canonical
+		doc["written"] = map[string]any{"registry": reg, "repository": repo}
 	}
 	return doc
 }

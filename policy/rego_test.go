@@ -29,7 +29,10 @@ deny contains msg if {
 	s.Threshold = ptr(int32(2))
 	s.Rego = rego
 	e := engine(t, policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("p", s)}})
-	ref := w.reg.Host + "/team/attested:1.2"
+	// Written with a leading zero in the port: Rego sees the image as written and canonical.
+	host, port, _ := strings.Cut(w.reg.Host, ":")
+	written := host + ":0" + port
+	ref := written + "/team/attested:1.2"
 	dec := e.Decide(context.Background(), &policy.Request{
 		Namespace: "team-a", Operation: "CREATE",
 		Object:   map[string]any{"kind": "Pod", "spec": map[string]any{}},
@@ -47,8 +50,8 @@ deny contains msg if {
 	keyID := keyIDOf(t, w.keyA)
 	want := map[string]any{
 		"keys": []any{"attestations", "image", "namespace", "object", "operation", "signatures", "userInfo"},
-		"image": map[string]any{"reference": ref, "registry": w.reg.Host, "repository": "team/attested",
-			"tag": "1.2", "digest": d.DigestStr()},
+		"image": map[string]any{"reference": ref, "canonical": w.reg.Host + "/team/attested:1.2", "registry": w.reg.Host, "repository": "team/attested",
+			"tag": "1.2", "digest": d.DigestStr(), "written": map[string]any{"registry": written, "repository": "team/attested"}},
 		"signatures": []any{map[string]any{"authority": "sig", "subject": "", "issuer": "", "keyId": keyID}},
 		"attestations": map[string]any{provenance: []any{map[string]any{"authority": "prov",
 			"predicate": map[string]any{"buildType": "https://slsa-framework/x"}}}},
@@ -71,7 +74,7 @@ func TestPolicyRego(t *testing.T) {
 		warnings int
 	}{
 		{"deny", "package portcullis\ndeny contains msg if { input.image.repository == \"team/a\"; msg := \"no team/a\" }", false, "policy p: no team/a", 0},
-		{"no deny", "package portcullis\ndeny contains msg if { input.image.registry == \"docker.io\"; msg := \"no Docker Hub\" }", true, "", 0},
+		{"no deny", "package portcullis\ndeny contains msg if { input.image.registry == \"index.docker.io\"; msg := \"no Docker Hub\" }", true, "", 0},
 		{"warn", "package portcullis\nwarn contains msg if { true; msg := \"be careful\" }", true, "", 1},
 		{"evaluation error denies", "package portcullis\ndeny contains msg if { x := to_number(\"nan-x\"); x > 1; msg := \"x\" }", false, "evaluating Rego", 0},
 		{"deny that is not a set", "package portcullis\ndeny := true", false, "must be a set of messages", 0},

@@ -53,15 +53,18 @@ func (s *Set) add(p *Policy) {
 func (s *Set) Policies() []*Policy { return s.all }
 
 // Match returns the policies that apply to img in namespace: every matching
-// ClusterImagePolicy and every matching ImagePolicy of that namespace, in Set order.
-func (s *Set) Match(namespace string, img *Image) []*Policy {
-	var out []*Policy
-	out = s.cluster.match(img, out)
+// ClusterImagePolicy and every matching ImagePolicy of that namespace, in Set order. covered
+// reports whether a ClusterImagePolicy matched: whether an image is covered, and so whether
+// noMatch applies, is for cluster policies alone to say, since an ImagePolicy can only add
+// requirements.
+func (s *Set) Match(namespace string, img *Image) (pols []*Policy, covered bool) {
+	pols = s.cluster.match(img, nil)
+	covered = len(pols) > 0
 	if ix := s.namespaced[namespace]; ix != nil && namespace != "" {
-		out = ix.match(img, out)
+		pols = ix.match(img, pols)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
-	return out
+	sort.Slice(pols, func(i, j int) bool { return pols[i].order < pols[j].order })
+	return pols, covered
 }
 
 func (ix *index) match(img *Image, out []*Policy) []*Policy {

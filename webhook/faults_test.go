@@ -48,7 +48,7 @@ func TestWebhookFailsClosed(t *testing.T) {
 	t.Run("noMatch deny", func(t *testing.T) {
 		img, _ := w.image(t, "nobody/app:1", w.keyA)
 		denied(t, w.Client.Create(ctx, pod(w.Namespace(t, "nomatch", nil), "web", img)),
-			"no ClusterImagePolicy or ImagePolicy covers this image (noMatch: deny)")
+			"no ClusterImagePolicy covers this image (noMatch: deny)")
 	})
 
 	t.Run("a hanging registry is denied at our deadline, not the API server's", func(t *testing.T) {

@@ -275,7 +275,7 @@ func TestWebhook(t *testing.T) {
 		if err := w.Client.Create(ctx, pod(ns, "web", img)); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(w.Warnings.Take(), "\n"); !strings.Contains(got, "no ClusterImagePolicy or ImagePolicy covers this image (noMatch: warn)") {
+		if got := strings.Join(w.Warnings.Take(), "\n"); !strings.Contains(got, "no ClusterImagePolicy covers this image (noMatch: warn)") {
 			t.Fatalf("warnings %q", got)
 		}
 	})
