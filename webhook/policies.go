@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +28,8 @@ import (
 const resync = 10 * time.Minute
 
 // Policies keeps the Engine's policy set in step with the cluster's ClusterImagePolicies,
-// ImagePolicies and TrustRoots (read through informers), and reports each one's Ready condition.
+// ImagePolicies and TrustRoots (read through informers), and reports each one's Ready condition
+// and each policy's Warnings condition.
 type Policies struct {
 	Client client.Client
 	// Secrets reads the Secrets that key.secretRef names, uncached: Portcullis does not watch
@@ -99,43 +101,78 @@ func (p *Policies) Reconcile(ctx context.Context, _ reconcile.Request) (reconcil
 	return reconcile.Result{RequeueAfter: resync}, p.report(ctx, set, &res.ClusterPolicies, &res.Policies, &res.TrustRoots)
 }
 
-// report writes each object's Ready condition where it changed.
+// report writes each object's Ready condition, and each policy's Warnings condition, where they
+// changed.
 func (p *Policies) report(ctx context.Context, set *policy.Set, cips *v1alpha1.ClusterImagePolicyList, ips *v1alpha1.ImagePolicyList, trs *v1alpha1.TrustRootList) error {
-	errs := map[string]error{}
+	compiled := map[string]*policy.Policy{}
 	for _, c := range set.Policies() {
-		errs[c.Kind+"/"+c.ID()] = c.Err
+		compiled[c.Kind+"/"+c.ID()] = c
 	}
 	var firstErr error
-	update := func(obj client.Object, status *v1alpha1.PolicyStatus, err error) {
-		if e := p.setReady(ctx, obj, status, err); e != nil && firstErr == nil {
+	update := func(obj client.Object, status *v1alpha1.PolicyStatus, conds ...metav1.Condition) {
+		if e := p.setStatus(ctx, obj, status, conds); e != nil && firstErr == nil {
 			firstErr = e
 		}
 	}
+	policyConds := func(obj client.Object, c *policy.Policy) []metav1.Condition {
+		if c == nil { // deleted or created since the list: the next compile reports it
+			return nil
+		}
+		return []metav1.Condition{readyCondition(obj, c.Err), warningsCondition(obj, c.Warnings)}
+	}
 	for i := range cips.Items {
 		o := &cips.Items[i]
-		update(o, &o.Status, errs[policy.KindCluster+"/"+o.Name])
+		update(o, &o.Status, policyConds(o, compiled[policy.KindCluster+"/"+o.Name])...)
 	}
 	for i := range ips.Items {
 		o := &ips.Items[i]
-		update(o, &o.Status, errs[policy.KindNamespaced+"/"+o.Namespace+"/"+o.Name])
+		update(o, &o.Status, policyConds(o, compiled[policy.KindNamespaced+"/"+o.Namespace+"/"+o.Name])...)
 	}
 	for i := range trs.Items {
 		o := &trs.Items[i]
-		update(o, &o.Status, set.TrustRootErr(o.Name))
+		update(o, &o.Status, readyCondition(o, set.TrustRootErr(o.Name)))
 	}
 	return firstErr
 }
 
-func (p *Policies) setReady(ctx context.Context, obj client.Object, status *v1alpha1.PolicyStatus, err error) error {
+func readyCondition(obj client.Object, err error) metav1.Condition {
 	cond := metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Compiled", Message: "compiled and in use", ObservedGeneration: obj.GetGeneration()}
 	if err != nil {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, "CompileError", err.Error()+"; images it covers are denied"
 	}
+	return cond
+}
+
+// warningsCondition reports what in a policy is probably a mistake. It is apart from Ready: a
+// warning never changes what the policy enforces.
+func warningsCondition(obj client.Object, warnings []string) metav1.Condition {
+	cond := metav1.Condition{Type: "Warnings", Status: metav1.ConditionFalse, Reason: "NoWarnings", Message: "nothing looks like a mistake", ObservedGeneration: obj.GetGeneration()}
+	if len(warnings) > 0 {
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionTrue, "ConfigurationWarnings", strings.Join(warnings, "; ")
+		if len(cond.Message) > maxConditionMessage {
+			cond.Message = strings.ToValidUTF8(cond.Message[:maxConditionMessage-3], "") + "..."
+		}
+	}
+	return cond
+}
+
+// maxConditionMessage is the longest message a condition takes.
+const maxConditionMessage = 32768
+
+// setStatus writes conds into obj's status, unless each is already there as it is.
+func (p *Policies) setStatus(ctx context.Context, obj client.Object, status *v1alpha1.PolicyStatus, conds []metav1.Condition) error {
+	if len(conds) == 0 {
+		return nil
+	}
 	before := status.DeepCopy()
 	status.ObservedGeneration = obj.GetGeneration()
-	meta.SetStatusCondition(&status.Conditions, cond)
-	if before.ObservedGeneration == status.ObservedGeneration && meta.IsStatusConditionPresentAndEqual(before.Conditions, "Ready", cond.Status) &&
-		meta.FindStatusCondition(before.Conditions, "Ready").Message == cond.Message {
+	same := before.ObservedGeneration == status.ObservedGeneration
+	for _, cond := range conds {
+		meta.SetStatusCondition(&status.Conditions, cond)
+		old := meta.FindStatusCondition(before.Conditions, cond.Type)
+		same = same && old != nil && old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message
+	}
+	if same {
 		return nil
 	}
 	if err := p.Client.Status().Update(ctx, obj); err != nil {

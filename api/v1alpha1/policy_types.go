@@ -68,7 +68,10 @@ type ImagePattern struct {
 
 // PolicyStatus is the observed state of a policy.
 type PolicyStatus struct {
-	// Conditions hold Ready: False with the reason when the policy cannot be compiled.
+	// Conditions hold Ready: False with the reason when the policy cannot be compiled; and,
+	// for a ClusterImagePolicy or ImagePolicy, Warnings: True (reason ConfigurationWarnings)
+	// with what in it is probably a mistake, such as an unanchored subjectRegExp, or False
+	// (NoWarnings). A warning never makes the policy Ready=False or changes what it enforces.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -102,7 +105,11 @@ type ClusterImagePolicyList struct {
 }
 
 // ImagePolicy applies to images in its own namespace, in addition to every matching
-// ClusterImagePolicy: it can add requirements and never relax them.
+// ClusterImagePolicy: it can add requirements and never relax them. Whether an image is
+// covered at all (whether noMatch applies) is decided by ClusterImagePolicies alone; an
+// ImagePolicy can only add a failure. So a static pass authority adds nothing to it (an
+// ImagePolicy that static pass authorities alone satisfy, without rego, does nothing), and in
+// mode audit or warn it reports or warns and never denies.
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Namespaced,shortName=ip
 // +kubebuilder:subresource:status
