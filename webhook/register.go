@@ -13,10 +13,15 @@ import (
 	"k8s.io/client-go/util/cert"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 )
 
 // Name is the name of both webhook configurations.
 const Name = "portcullis"
+
+// PolicyCheckName names the policy-check webhook in the validating configuration.
+const PolicyCheckName = "validate-policy.portcullis.dev"
 
 // IgnoreLabel on a namespace keeps Portcullis out of it.
 const IgnoreLabel = "portcullis.dev/ignore"
@@ -35,6 +40,17 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 		rule("apps", "deployments", "replicasets", "statefulsets", "daemonsets"),
 		rule("batch", "jobs", "cronjobs"),
 	}
+}
+
+// PolicyRules are the kinds the policy-check webhook sees: Portcullis's own policies, in every
+// namespace (it never refuses, so it needs no namespaceSelector).
+func PolicyRules() []admissionregistrationv1.RuleWithOperations {
+	scope := admissionregistrationv1.AllScopes
+	return []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		Rule: admissionregistrationv1.Rule{APIGroups: []string{v1alpha1.GroupVersion.Group}, APIVersions: []string{v1alpha1.GroupVersion.Version},
+			Resources: []string{"clusterimagepolicies", "imagepolicies"}, Scope: &scope},
+	}}
 }
 
 // NamespaceSelector excludes kube-system, the install namespace and namespaces labelled
@@ -57,10 +73,13 @@ type Registration struct {
 }
 
 // Register creates or updates the Mutating and Validating webhook configurations named
-// portcullis to call r.URL with r.CABundle.
+// portcullis to call r.URL with r.CABundle. The validating one holds a second webhook, the
+// policy check, which only warns and so ignores failures: Portcullis being down never blocks
+// fixing a policy.
 func Register(ctx context.Context, c client.Client, r Registration) error {
 	none := admissionregistrationv1.SideEffectClassNone
 	fail := admissionregistrationv1.Fail
+	ignore := admissionregistrationv1.Ignore
 	ifNeeded := admissionregistrationv1.IfNeededReinvocationPolicy
 	cc := func(path string) admissionregistrationv1.WebhookClientConfig {
 		u := r.URL + path
@@ -83,16 +102,19 @@ func Register(ctx context.Context, c client.Client, r Registration) error {
 			Name: "validate.portcullis.dev", ClientConfig: cc("/validate"), Rules: Rules(),
 			NamespaceSelector: NamespaceSelector(r.InstallNamespace), SideEffects: &none, FailurePolicy: &fail,
 			TimeoutSeconds: &r.TimeoutSeconds, AdmissionReviewVersions: []string{"v1"},
+		}, {
+			Name: PolicyCheckName, ClientConfig: cc(PolicyCheckPath), Rules: PolicyRules(), SideEffects: &none, FailurePolicy: &ignore,
+			TimeoutSeconds: &r.TimeoutSeconds, AdmissionReviewVersions: []string{"v1"},
 		}}
 		return nil
 	}); err != nil {
-		return fmt.Errorf("registering the validating webhook: %w", err)
+		return fmt.Errorf("registering the validating webhooks: %w", err)
 	}
 	return nil
 }
 
-// Unregister deletes both webhook configurations named name, so a stopped out-of-cluster
-// webhook does not block the cluster.
+// Unregister deletes both webhook configurations named name, and with them every webhook
+// Register made, so a stopped out-of-cluster webhook does not block the cluster.
 func Unregister(ctx context.Context, c client.Client, name string) error {
 	for _, obj := range []client.Object{
 		&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}},

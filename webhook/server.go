@@ -174,6 +174,7 @@ func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.
 			Events: mgr.GetEventRecorder("portcullis"), Metrics: m, Log: o.Log.WithName(path[1:])}
 		srv.Register(path, &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic})
 	}
+	srv.Register(PolicyCheckPath, policyCheckWebhook(mgr, o))
 }
 
 // addChecks makes /healthz answer while the process runs, and /readyz only once the policies
