@@ -54,6 +54,9 @@ type Request struct {
 	// images (mutateDigest): the validating webhook's check that no later mutation swapped an
 	// image in after the mutating webhook pinned it.
 	RequirePinned bool
+	// DryRun marks a request that changes nothing (kubectl --dry-run=server): the
+	// verification observer is not told of it.
+	DryRun bool
 }
 
 // ImageRef is one image of the object and where it is used.

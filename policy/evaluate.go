@@ -60,7 +60,7 @@ func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req 
 		if derr != nil {
 			r = errored(p, derr)
 		} else {
-			r = e.policy(ctx, sess, p, img, digest, in)
+			r = e.policy(ctx, sess, p, img, digest, in, !req.DryRun)
 		}
 		d.Allowed = d.Allowed && r.Allowed
 		d.Pin = d.Pin || p.MutateDigest
@@ -127,7 +127,7 @@ func errored(p *Policy, err error) PolicyResult {
 }
 
 // policy judges one image against one policy.
-func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, img *Image, digest name.Digest, in *regoBase) PolicyResult {
+func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, img *Image, digest name.Digest, in *regoBase, observe bool) PolicyResult {
 	r := newResult(p)
 	if p.Err != nil {
 		r.Result, r.Reasons = Fail, []string{"policy does not compile, so it denies what it covers: " + p.Err.Error() + "; to fix: correct the " + p.Kind + " (its Ready condition says the same)"}
@@ -139,7 +139,7 @@ func (e *Engine) policy(ctx context.Context, sess *verify.Session, p *Policy, im
 	}
 	o, err := e.verdicts.Get(ctx, verdictKey(digest, p, creds), func() (*outcome, bool, error) {
 		o, err := e.authorities(ctx, sess, p, img, digest)
-		if e.observe != nil {
+		if e.observe != nil && observe {
 			r := Error
 			if err == nil {
 				r = o.result

@@ -42,7 +42,9 @@ var _ admission.Handler = (*Handler)(nil)
 func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	start := time.Now()
 	resp := h.handle(ctx, req)
-	if h.Metrics != nil {
+	// A dry run (kubectl --dry-run=server) has no side effects, as sideEffects: None promises:
+	// no Event and no count of a decision that never took effect.
+	if h.Metrics != nil && !dryRun(req) {
 		hook := map[bool]string{true: "mutate", false: "validate"}[h.Mutate]
 		decision := "allowed"
 		switch {
@@ -102,16 +104,19 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) admission.R
 		UserInfo:      policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
 		Keychain:      h.credentials(ctx, req.Namespace, sa, secrets),
 		RequirePinned: !h.Mutate,
+		DryRun:        dryRun(req),
 	}
 	for _, im := range imgs {
 		preq.Images = append(preq.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
 	}
 	dec := h.Engine.Decide(ctx, preq)
-	if !dec.Allowed || !h.Mutate {
+	if (!dec.Allowed || !h.Mutate) && !dryRun(req) {
 		recordEvent(h.Events, obj, dec, string(req.Operation))
 	}
 	return respond(dec, imgs, h.Mutate)
 }
+
+func dryRun(req admission.Request) bool { return req.DryRun != nil && *req.DryRun }
 
 func (h *Handler) credentials(ctx context.Context, namespace, serviceAccount string, pullSecrets []string) authn.Keychain {
 	if h.Credentials == nil {

@@ -159,7 +159,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	}
 	if o.RegisterURL != "" {
 		if err := mgr.Add(everyReplica(func(ctx context.Context) error {
-			return registerWhileRunning(ctx, mgr, srv, o, caBundle, log)
+			return registerWhileRunning(ctx, mgr, srv, pols, o, caBundle, log)
 		})); err != nil {
 			return err
 		}
@@ -207,10 +207,12 @@ func leading(mgr manager.Manager) func() bool {
 	}
 }
 
-// registerWhileRunning registers the webhook configurations once the server answers, and
-// removes them when ctx ends, so a stopped out-of-cluster webhook never blocks the cluster.
-func registerWhileRunning(ctx context.Context, mgr manager.Manager, srv crwebhook.Server, o Options, caBundle []byte, log logr.Logger) error {
-	for srv.StartedChecker()(nil) != nil {
+// registerWhileRunning registers the webhook configurations once the server answers and the
+// first policy set is compiled (as the in-cluster readiness gate waits for both: until then
+// every image would be judged by noMatch alone), and removes them when ctx ends, so a stopped
+// out-of-cluster webhook never blocks the cluster.
+func registerWhileRunning(ctx context.Context, mgr manager.Manager, srv crwebhook.Server, pols *Policies, o Options, caBundle []byte, log logr.Logger) error {
+	for srv.StartedChecker()(nil) != nil || !pols.Synced() {
 		select {
 		case <-ctx.Done():
 			return nil
