@@ -44,8 +44,9 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 	}
 	var t tally
 	t.notes = bs.unreadable
+	t.unreadable(legacy.unreadable)
 	res := &Result{}
-	for _, att := range legacy {
+	for _, att := range legacy.layers {
 		t.found++
 		signer, err := s.verifyLegacy(att, h, co, a, cosign.VerifyBlobAttestation)
 		if err != nil {

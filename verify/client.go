@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci"
 	"golang.org/x/time/rate"
 
 	"github.com/portcullis-dev/portcullis/internal/cache"
@@ -23,7 +22,7 @@ type Client struct {
 	o         options
 	transport *registryTransport
 	digests   *cache.Cache[name.Digest]
-	sigs      *cache.Cache[[]oci.Signature]
+	sigs      *cache.Cache[*legacySet]
 	bundles   *cache.Cache[*bundleSet]
 }
 
@@ -39,7 +38,7 @@ func New(opts ...Option) (*Client, error) {
 		o:         o,
 		transport: &registryTransport{insecure: o.insecure, observe: o.observe, limit: &limitTransport{next: o.transport, max: o.maxResponseBytes}},
 		digests:   cache.New[name.Digest](o.cacheSize, o.digestTTL, 0),
-		sigs:      cache.New[[]oci.Signature](o.cacheSize, o.materialTTL, 0),
+		sigs:      cache.New[*legacySet](o.cacheSize, o.materialTTL, 0),
 		bundles:   cache.New[*bundleSet](o.cacheSize, o.materialTTL, 0),
 	}, nil
 }

@@ -3,6 +3,8 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -43,12 +45,20 @@ func (s *Session) ociOptions(repo *name.Repository) []ociremote.Option {
 	return opts
 }
 
+// legacySet is what the `.sig` or `.att` image of a digest holds: the layers that could be
+// read, and a note for each that could not (a certificate annotation that is no certificate,
+// say), which is rejected alone and never hides the others.
+type legacySet struct {
+	layers     []oci.Signature
+	unreadable []string
+}
+
 // legacy returns the layers of the `sha256-<hex>.sig` (suffix "sig") or `.att` (suffix "att")
 // image of d, with their payloads read, or none when there is no such tag.
-func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) ([]oci.Signature, error) {
+func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) (*legacySet, error) {
 	at := where(d, repo)
 	key := suffix + "|" + at.String()
-	return cached(s, s.c.sigs, at.Context().Registry, "fetching the ."+suffix+" image of "+d.String(), key, func() ([]oci.Signature, bool, error) {
+	return cached(s, s.c.sigs, at.Context().Registry, "fetching the ."+suffix+" image of "+d.String(), key, func() (*legacySet, bool, error) {
 		opts := s.ociOptions(repo)
 		tagOf := ociremote.SignatureTag
 		if suffix == "att" {
@@ -66,16 +76,40 @@ func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) ([
 		if err != nil {
 			return nil, false, s.registryError("reading "+tag.String(), err)
 		}
-		out := make([]oci.Signature, 0, len(layers))
-		for _, l := range layers {
-			c, err := static.Copy(l)
-			if err != nil {
+		set := &legacySet{layers: make([]oci.Signature, 0, len(layers))}
+		for i, l := range layers {
+			c, err := copyLayer(l)
+			switch {
+			case err != nil && (s.ctx.Err() != nil || isNetworkError(err)):
 				return nil, false, s.registryError("reading a layer of "+tag.String(), err)
+			case err != nil:
+				set.unreadable = append(set.unreadable, fmt.Sprintf("layer %d of %s is not a readable signature: %v", i, tag, err))
+			default:
+				set.layers = append(set.layers, c)
 			}
-			out = append(out, c)
 		}
-		return out, false, nil
+		return set, false, nil
 	})
+}
+
+// copyLayer reads a layer's payload and annotations. cosign panics on some malformed
+// annotations; that is one bad layer, not a failed lookup.
+func copyLayer(l oci.Signature) (c oci.Signature, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed annotations: %v", p)
+		}
+	}()
+	return static.Copy(l)
+}
+
+// isNetworkError reports whether err came from reaching the registry rather than from what it
+// served.
+func isNetworkError(err error) bool {
+	var terr *transport.Error
+	var uerr *url.Error
+	var nerr net.Error
+	return errors.As(err, &terr) || errors.As(err, &uerr) || errors.As(err, &nerr)
 }
 
 // referrerBundles returns the Sigstore bundles attached to d as OCI referrers, through the

@@ -38,8 +38,9 @@ func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Res
 		return nil, err
 	}
 	var t tally
+	t.unreadable(legacy.unreadable)
 	res := &Result{}
-	for _, sig := range legacy {
+	for _, sig := range legacy.layers {
 		t.found++
 		signer, err := s.verifyLegacy(sig, h, co, a, cosign.VerifyImageSignature)
 		if err != nil {

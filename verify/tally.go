@@ -16,6 +16,12 @@ type tally struct {
 	notes   []string
 }
 
+// unreadable counts layers that could not be read as found, and rejected for that.
+func (t *tally) unreadable(notes []string) {
+	t.found += len(notes)
+	t.reasons = append(t.reasons, notes...)
+}
+
 func (t *tally) reject(err error) {
 	t.reasons = append(t.reasons, explain(oneLine(err.Error())))
 }
