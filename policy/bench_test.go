@@ -42,7 +42,7 @@ func BenchmarkMatch1000(b *testing.B) {
 // BenchmarkRegoEval evaluates one prepared policy-level Rego module on a full input document.
 func BenchmarkRegoEval(b *testing.B) {
 	r, err := compileRules(`package portcullis
-deny contains msg if { input.image.registry == "docker.io"; msg := "no Docker Hub images" }
+deny contains msg if { input.image.registry == "index.docker.io"; msg := "no Docker Hub images" }
 deny contains msg if { some s in input.signatures; s.keyId == ""; msg := "unsigned" }
 warn contains msg if { input.namespace == "prod"; not input.image.tag; msg := "untagged" }`)
 	if err != nil {
