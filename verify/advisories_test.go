@@ -18,7 +18,6 @@ import (
 	ggcrstatic "github.com/google/go-containerregistry/pkg/v1/static"
 	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
-	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/cosign/v2/pkg/types"
@@ -335,16 +334,7 @@ func TestAdvisoryGHSAw6c6c85gmmv6(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			se, err := ociremote.SignedEntity(d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if se, err = mutate.AttachAttestationToEntity(se, att); err != nil {
-				t.Fatal(err)
-			}
-			if err := ociremote.WriteAttestations(d.Repository, se); err != nil {
-				t.Fatal(err)
-			}
+			sigtest.AttachAttestation(t, d, att, false)
 			refused(t, c, d, a, tt.want...)
 		})
 		t.Run("bundle/"+tt.name, func(t *testing.T) {
@@ -500,16 +490,7 @@ func TestAdvisoryPolicyControllerPR1971(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				se, err := ociremote.SignedEntity(d)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if se, err = mutate.AttachAttestationToEntity(se, att); err != nil {
-					t.Fatal(err)
-				}
-				if err := ociremote.WriteAttestationsReferrer(d, se); err != nil {
-					t.Fatal(err)
-				}
+				sigtest.AttachAttestation(t, d, att, true)
 				if idx, err := ociremote.Referrers(d, ""); err != nil || len(idx.Manifests) != 1 {
 					t.Fatalf("the in-toto referrer of %s is not listed: %v, %v", d, idx, err)
 				}

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
@@ -25,16 +23,7 @@ func TestUnreadableLayerHidesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		se, err := ociremote.SignedEntity(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if se, err = mutate.AttachSignatureToEntity(se, bad); err != nil {
-			t.Fatal(err)
-		}
-		if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
-			t.Fatal(err)
-		}
+		sigtest.AttachSignature(t, d, bad)
 		_, err = session(t, newClient(t)).Verify(d, a)
 		if !verify.IsFailure(err) || !strings.Contains(err.Error(), "is not a readable signature") {
 			t.Fatalf("certificate %q alone: %v; want a failure naming the unreadable layer", cert, err)

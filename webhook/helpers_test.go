@@ -53,21 +53,26 @@ func (w *world) apply(t *testing.T, obj client.Object) *metav1.Condition {
 		if err := w.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			t.Fatal(err)
 		}
-		var st v1alpha1.PolicyStatus
-		switch o := obj.(type) {
-		case *v1alpha1.ClusterImagePolicy:
-			st = o.Status
-		case *v1alpha1.ImagePolicy:
-			st = o.Status
-		case *v1alpha1.TrustRoot:
-			st = o.Status
-		}
+		st := statusOf(obj)
 		if c := meta.FindStatusCondition(st.Conditions, "Ready"); c != nil && st.ObservedGeneration == obj.GetGeneration() {
 			return c
 		}
 	}
 	t.Fatalf("%s never reported Ready", obj.GetName())
 	return nil
+}
+
+// statusOf returns the status of a ClusterImagePolicy, ImagePolicy or TrustRoot.
+func statusOf(obj client.Object) v1alpha1.PolicyStatus {
+	switch o := obj.(type) {
+	case *v1alpha1.ClusterImagePolicy:
+		return o.Status
+	case *v1alpha1.ImagePolicy:
+		return o.Status
+	case *v1alpha1.TrustRoot:
+		return o.Status
+	}
+	return v1alpha1.PolicyStatus{}
 }
 
 func pod(ns, name string, images ...string) *corev1.Pod {

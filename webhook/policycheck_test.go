@@ -279,13 +279,7 @@ func (w *world) condition(t *testing.T, obj client.Object, typ string) metav1.Co
 		if err := w.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			t.Fatal(err)
 		}
-		var st v1alpha1.PolicyStatus
-		switch o := obj.(type) {
-		case *v1alpha1.ClusterImagePolicy:
-			st = o.Status
-		case *v1alpha1.ImagePolicy:
-			st = o.Status
-		}
+		st := statusOf(obj)
 		c = meta.FindStatusCondition(st.Conditions, typ)
 		return c != nil && st.ObservedGeneration == obj.GetGeneration()
 	})
