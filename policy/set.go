@@ -8,6 +8,8 @@ type Set struct {
 	cluster    *index
 	namespaced map[string]*index
 	rootErrs   map[string]error
+	// clusterHosts are the registries some ClusterImagePolicy glob names literally.
+	clusterHosts map[string]bool
 }
 
 // index finds the policies whose globs may match a repository: globs with a literal registry
@@ -18,8 +20,13 @@ type index struct {
 }
 
 func newSet() *Set {
-	return &Set{cluster: newIndex(), namespaced: map[string]*index{}, rootErrs: map[string]error{}}
+	return &Set{cluster: newIndex(), namespaced: map[string]*index{}, rootErrs: map[string]error{}, clusterHosts: map[string]bool{}}
 }
+
+// NamesRegistry reports whether some ClusterImagePolicy glob names host (canonical, as
+// verify.CanonicalRegistry writes it) literally. Metrics label registries by it, so their
+// series grow with what administrators write, never with what an image names.
+func (s *Set) NamesRegistry(host string) bool { return s.clusterHosts[host] }
 
 // TrustRootErr returns why the named TrustRoot could not be used, or nil.
 func (s *Set) TrustRootErr(name string) error { return s.rootErrs[name] }
@@ -34,6 +41,13 @@ func (s *Set) add(p *Policy) {
 		if ix = s.namespaced[p.Namespace]; ix == nil {
 			ix = newIndex()
 			s.namespaced[p.Namespace] = ix
+		}
+	}
+	if p.Kind == KindCluster {
+		for _, g := range p.globs {
+			if g.host != "" {
+				s.clusterHosts[g.host] = true
+			}
 		}
 	}
 	hosts := map[string]bool{}

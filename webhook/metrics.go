@@ -49,7 +49,7 @@ func processMetrics() *Metrics {
 				Name: "portcullis_verifications_total", Help: "Verifications of an image digest against a policy (cache misses), by policy and result (pass, fail, error).",
 			}, []string{"policy", "result"}),
 			registry: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "portcullis_registry_requests_total", Help: "Requests to registries, by registry and HTTP status (0: no response).",
+				Name: "portcullis_registry_requests_total", Help: "Requests to registries, by registry (a host some ClusterImagePolicy names, else other) and HTTP status (0: no response).",
 			}, []string{"registry", "code"}),
 		}
 		ctrlmetrics.Registry.MustRegister(metrics.admissions, metrics.latency, metrics.verifications, metrics.registry)
@@ -83,7 +83,17 @@ func (m *Metrics) verified(p *policy.Policy, r policy.Result) {
 	m.verifications.WithLabelValues(p.ID(), string(r)).Inc()
 }
 
-// registryRequest counts one registry request.
-func (m *Metrics) registryRequest(registry string, code int) {
-	m.registry.WithLabelValues(registry, strconv.Itoa(code)).Inc()
+// otherRegistry is the registry label of requests to every registry no ClusterImagePolicy
+// names.
+const otherRegistry = "other"
+
+// registryRequest counts one registry request. The registry label is the host only when a
+// ClusterImagePolicy of engine's current set names it, else "other": an image can name any
+// host, and each would otherwise be a series kept for the life of the process.
+func (m *Metrics) registryRequest(engine *policy.Engine, host string, code int) {
+	label := otherRegistry
+	if engine != nil && engine.Policies().NamesRegistry(host) {
+		label = host
+	}
+	m.registry.WithLabelValues(label, strconv.Itoa(code)).Inc()
 }

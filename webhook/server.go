@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -115,7 +116,11 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
-	vc, err := verify.New(append([]verify.Option{verify.WithKeychain(kc), verify.WithRequestObserver(m.registryRequest)}, o.VerifyOptions...)...)
+	// The registry label is bounded by the policies in use, which the Engine, made after the
+	// client, holds.
+	var labels atomic.Pointer[policy.Engine]
+	observe := func(host string, code int) { m.registryRequest(labels.Load(), host, code) }
+	vc, err := verify.New(append([]verify.Option{verify.WithKeychain(kc), verify.WithRequestObserver(observe)}, o.VerifyOptions...)...)
 	if err != nil {
 		return err
 	}
@@ -123,6 +128,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if err != nil {
 		return err
 	}
+	labels.Store(engine)
 	caches.Store(&cacheSources{engine: engine, client: vc})
 	pols := &Policies{Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Engine: engine, InstallNamespace: o.InstallNamespace,
 		Leading: leading(mgr), Log: log.WithName("policies")}
