@@ -15,9 +15,6 @@ import (
 	"github.com/portcullis-dev/portcullis/policy"
 )
 
-// podDeadline bounds the judging of one pod, so a registry that hangs delays a scan, never stops it.
-const podDeadline = time.Minute
-
 // Auditor scans every running pod and writes the reports. It runs on the elected leader only.
 type Auditor struct {
 	// Client writes reports.
@@ -32,7 +29,16 @@ type Auditor struct {
 	RegistryRate *rate.Limiter
 	// MaxResults caps the rows of one PolicyReport.
 	MaxResults int
-	Log        logr.Logger
+	// Parallelism is how many images are judged at once (DefaultParallelism when 0); one
+	// registry takes at most half of them.
+	Parallelism int
+	// ImageTimeout bounds the judging of one image (DefaultImageTimeout when 0), so a registry
+	// that hangs delays its own rows, never the scan.
+	ImageTimeout time.Duration
+	// Ready reports whether the first policy set is compiled; the first scan waits for it, so
+	// no report is written from the empty set that comes before. Nil means at once.
+	Ready func() bool
+	Log   logr.Logger
 
 	once    sync.Once
 	trigger chan struct{}
@@ -51,8 +57,12 @@ func (a *Auditor) triggers() chan struct{} {
 	return a.trigger
 }
 
-// Start scans at once, then every Interval and after each Trigger, until ctx ends.
+// Start scans once the policies are Ready, then every Interval and after each Trigger, until
+// ctx ends.
 func (a *Auditor) Start(ctx context.Context) error {
+	if !a.waitReady(ctx) {
+		return nil
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -68,6 +78,11 @@ func (a *Auditor) Start(ctx context.Context) error {
 			case <-time.After(time.Second):
 			}
 		}
+		// A compile that asked for a scan before this one starts is seen by it.
+		select {
+		case <-a.triggers():
+		default:
+		}
 		if err := a.Scan(ctx); err != nil {
 			a.Log.Error(err, "audit scan")
 		}
@@ -81,6 +96,23 @@ func (a *Auditor) Start(ctx context.Context) error {
 	}
 }
 
+// waitReady waits until Ready says the policies are compiled; false means ctx ended first.
+func (a *Auditor) waitReady(ctx context.Context) bool {
+	if a.Ready == nil {
+		return true
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !a.Ready() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+	return true
+}
+
 // Scan judges every running pod once and writes the reports.
 func (a *Auditor) Scan(ctx context.Context) error {
 	start := time.Now()
@@ -91,10 +123,10 @@ func (a *Auditor) Scan(ctx context.Context) error {
 	at := metav1.Timestamp{Seconds: start.Unix()}
 	byNS := map[string][]reports.PolicyReportResult{}
 	images := 0
-	for _, pod := range pods {
-		dec := a.judge(ctx, pod)
+	decs := a.judge(ctx, pods)
+	for i, pod := range pods {
 		images += len(pod.Images)
-		byNS[pod.Namespace] = append(byNS[pod.Namespace], rows(pod, dec, a.Engine.NoMatch(), at)...)
+		byNS[pod.Namespace] = append(byNS[pod.Namespace], rows(pod, decs[i], a.Engine.NoMatch(), at)...)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -105,19 +137,4 @@ func (a *Auditor) Scan(ctx context.Context) error {
 	observe(byNS, images, time.Since(start))
 	a.Log.Info("audit scan", "pods", len(pods), "images", images, "namespaces", len(byNS), "duration", time.Since(start).String())
 	return nil
-}
-
-func (a *Auditor) judge(ctx context.Context, pod cluster.Pod) *policy.Decision {
-	if pod.Err != nil {
-		return &policy.Decision{}
-	}
-	ctx, cancel := context.WithTimeout(ctx, podDeadline)
-	defer cancel()
-	sa, secrets := pod.PullCredentials()
-	req := pod.Request(nil)
-	if a.Credentials != nil {
-		req.Keychain = a.Credentials.For(ctx, pod.Namespace, sa, secrets)
-	}
-	req.RegistryRate = a.RegistryRate
-	return a.Engine.Decide(ctx, req)
 }

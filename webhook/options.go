@@ -57,6 +57,10 @@ type Options struct {
 	AuditRate float64
 	// AuditMaxResults caps the rows of one PolicyReport.
 	AuditMaxResults int
+	// AuditParallelism is how many images an audit scan judges at once, and AuditImageTimeout
+	// how long each may take; zero takes the audit package's defaults.
+	AuditParallelism  int
+	AuditImageTimeout time.Duration
 
 	VerifyOptions []verify.Option
 	EngineOptions []policy.EngineOption

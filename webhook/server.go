@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if o.AuditInterval > 0 {
 		a := &audit.Auditor{Client: mgr.GetClient(), Pods: mgr.GetAPIReader(), Engine: engine, Credentials: creds,
 			Interval: o.AuditInterval, RegistryRate: rate.NewLimiter(rate.Limit(o.AuditRate), 1), MaxResults: o.AuditMaxResults,
-			Log: log.WithName("audit")}
+			Parallelism: o.AuditParallelism, ImageTimeout: o.AuditImageTimeout, Ready: pols.Synced, Log: log.WithName("audit")}
 		pols.OnCompile = a.Trigger
 		if err := mgr.Add(a); err != nil { // a leader-only runnable
 			return err

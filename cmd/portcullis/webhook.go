@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/portcullis-dev/portcullis/audit"
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/verify"
 	"github.com/portcullis-dev/portcullis/webhook"
@@ -80,6 +81,8 @@ func webhookCommand() *cobra.Command {
 	f.DurationVar(&o.AuditInterval, "audit-interval", 10*time.Minute, "time between audit scans of every running pod (0 turns auditing off); a policy change triggers one at once")
 	f.Float64Var(&o.AuditRate, "audit-registry-rate", 5, "registry requests per second an audit scan may make")
 	f.IntVar(&o.AuditMaxResults, "audit-max-results", 1000, "rows per PolicyReport; a namespace with more says so in its report")
+	f.IntVar(&o.AuditParallelism, "audit-parallelism", audit.DefaultParallelism, "images an audit scan judges at once; one registry takes at most half")
+	f.DurationVar(&o.AuditImageTimeout, "audit-image-timeout", audit.DefaultImageTimeout, "time an audit scan gives one image; past it, its rows say error")
 	f.StringVar(&registryCA, "registry-ca-file", "", "PEM file of private registry CAs, trusted besides the system's")
 	f.StringArrayVar(&insecureRegs, "insecure-registry", nil, "registry (host or host:port) reached over plain HTTP (repeatable)")
 	return cmd
