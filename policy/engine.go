@@ -81,6 +81,7 @@ type Engine struct {
 	verdicts    *cache.Cache[*outcome]
 	images      *cache.Cache[*Image] // parsed references: parsing is most of a warm admission
 	parallelism int
+	maxImages   int
 	observe     func(*Policy, Result)
 }
 
@@ -92,7 +93,23 @@ type engineOptions struct {
 	passTTL, failTTL time.Duration
 	cacheSize        int
 	parallelism      int
+	maxImages        int
 	observe          func(*Policy, Result)
+}
+
+// DefaultMaxImages is how many distinct images one request may name unless WithMaxImages says.
+const DefaultMaxImages = 64
+
+// WithMaxImages caps the distinct images one request may name; a request naming more is denied
+// whole, before any registry is asked.
+func WithMaxImages(n int) EngineOption {
+	return func(o *engineOptions) error {
+		if n <= 0 {
+			return errors.New("max images must be positive")
+		}
+		o.maxImages = n
+		return nil
+	}
 }
 
 // WithNoMatch sets what happens to images no policy covers (default warn).
@@ -138,13 +155,13 @@ func WithVerificationObserver(observe func(*Policy, Result)) EngineOption {
 
 // NewEngine returns an Engine judging with set, verifying through v.
 func NewEngine(v *verify.Client, set *Set, opts ...EngineOption) (*Engine, error) {
-	o := engineOptions{noMatch: NoMatchWarn, passTTL: 10 * time.Minute, failTTL: 30 * time.Second, cacheSize: 10000, parallelism: 16}
+	o := engineOptions{noMatch: NoMatchWarn, passTTL: 10 * time.Minute, failTTL: 30 * time.Second, cacheSize: 10000, parallelism: 16, maxImages: DefaultMaxImages}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("configuring engine: %w", err)
 		}
 	}
-	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism, observe: o.observe,
+	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism, maxImages: o.maxImages, observe: o.observe,
 		verdicts: cache.New[*outcome](o.cacheSize, o.passTTL, o.failTTL),
 		images:   cache.New[*Image](o.cacheSize, time.Hour, 0)}
 	if set == nil {
@@ -180,6 +197,9 @@ func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 			unique = append(unique, ref.Image)
 		}
 	}
+	if len(unique) > e.maxImages {
+		return e.tooMany(req, len(unique))
+	}
 	results := make([]ImageDecision, len(unique))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, e.parallelism)
@@ -207,6 +227,16 @@ func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
 		d.Source = ref.Source
 		dec.Images = append(dec.Images, d)
 		dec.Allowed = dec.Allowed && d.Allowed
+	}
+	return dec
+}
+
+// tooMany denies every image of a request that names more distinct images than the limit.
+func (e *Engine) tooMany(req *Request, n int) *Decision {
+	reason := fmt.Sprintf("the object names %d distinct images, over the limit of %d per admission (--max-images); no image was judged", n, e.maxImages)
+	dec := &Decision{}
+	for _, ref := range req.Images {
+		dec.Images = append(dec.Images, ImageDecision{Source: ref.Source, Image: ref.Image, Reasons: []string{reason}})
 	}
 	return dec
 }

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -255,4 +256,26 @@ func TestConcurrentDecisions(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestTooManyImages: an object naming more distinct images than the limit is denied whole,
+// with the limit and the count, before any registry is asked; the same image many times counts
+// once.
+func TestTooManyImages(t *testing.T) {
+	w := newWorld(t)
+	e := engine(t, policy.Sources{}, policy.WithNoMatch(policy.NoMatchAllow), policy.WithMaxImages(3))
+	var many []string
+	for i := 0; i < 4; i++ {
+		many = append(many, fmt.Sprintf("%s/unreachable/app:%d", w.reg.Host, i))
+	}
+	d := decide(t, e, "team", many...)
+	if d.Allowed || len(d.Images) != 4 || d.Images[3].Digest != "" || !strings.Contains(strings.Join(d.Denials(), "\n"), "names 4 distinct images, over the limit of 3 per admission (--max-images)") {
+		t.Fatalf("allowed %v, denials %q", d.Allowed, d.Denials())
+	}
+	if d := decide(t, e, "team", w.unsigned, w.unsigned, w.unsigned, w.unsigned); !d.Allowed {
+		t.Fatalf("one image four times: denials %q", d.Denials())
+	}
+	if _, err := policy.NewEngine(nil, nil, policy.WithMaxImages(0)); err == nil {
+		t.Fatal("a limit of 0 images was accepted")
+	}
 }

@@ -36,7 +36,8 @@ func New(opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		o:         o,
-		transport: &registryTransport{insecure: o.insecure, observe: o.observe, limit: &limitTransport{next: o.transport, max: o.maxResponseBytes}},
+		transport: &registryTransport{insecure: o.insecure, observe: o.observe, limit: &limitTransport{
+			next: newInflightTransport(o.transport, o.limits.InFlight, o.limits.PerRegistry), max: o.maxResponseBytes}},
 		digests:   cache.New[name.Digest](o.cacheSize, o.digestTTL, 0),
 		sigs:      cache.New[*legacySet](o.cacheSize, o.materialTTL, 0),
 		bundles:   cache.New[*bundleSet](o.cacheSize, o.materialTTL, 0),
@@ -65,9 +66,9 @@ func (c *Client) Session(ctx context.Context, kc authn.Keychain, limit *rate.Lim
 	if kc == nil {
 		kc = c.o.keychain
 	}
-	var transport http.RoundTripper = c.transport
+	var transport http.RoundTripper = &budgetTransport{next: c.transport, max: c.o.limits.AdmissionBytes}
 	if limit != nil {
-		transport = &pacedTransport{next: c.transport, limit: limit}
+		transport = &pacedTransport{next: transport, limit: limit}
 	}
 	return &Session{c: c, ctx: ctx, kc: kc, transport: transport, puller: sync.OnceValues(func() (*remote.Puller, error) {
 		p, err := remote.NewPuller(c.remoteOptions(ctx, kc, transport)...)

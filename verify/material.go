@@ -72,6 +72,9 @@ func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) (*
 		if err != nil {
 			return nil, false, s.registryError("fetching "+tag.String(), err)
 		}
+		if err := s.checkLayers(sigs, tag.String()); err != nil {
+			return nil, false, err
+		}
 		layers, err := sigs.Get()
 		if err != nil {
 			return nil, false, s.registryError("reading "+tag.String(), err)
@@ -90,6 +93,27 @@ func (s *Session) legacy(d name.Digest, repo *name.Repository, suffix string) (*
 		}
 		return set, false, nil
 	})
+}
+
+// checkLayers refuses a .sig or .att image that lists more layers, or more bytes of them, than
+// the limits allow, from its manifest alone: before any layer is read.
+func (s *Session) checkLayers(sigs oci.Signatures, what string) error {
+	m, err := sigs.Manifest()
+	if err != nil {
+		return s.registryError("reading the manifest of "+what, err)
+	}
+	lim := s.c.o.limits
+	if n := len(m.Layers); n > lim.Signatures {
+		return fmt.Errorf("%s lists %d layers, over the limit of %d signatures per image (--max-signatures)", what, n, lim.Signatures)
+	}
+	var total int64
+	for _, l := range m.Layers {
+		if l.Size < 0 || l.Size > lim.ImageBytes-total {
+			return fmt.Errorf("%s declares more than %d bytes of layers (one of %d bytes), over the limit per image (--max-signature-bytes)", what, lim.ImageBytes, l.Size)
+		}
+		total += l.Size
+	}
+	return nil
 }
 
 // copyLayer reads a layer's payload and annotations. cosign panics on some malformed
@@ -123,9 +147,14 @@ func (s *Session) referrerBundles(d name.Digest, repo *name.Repository) (*bundle
 			return nil, false, s.registryError("listing referrers of "+subject.String(), err)
 		}
 		set := &bundleSet{}
+		read := 0
 		for _, m := range idx.Manifests {
 			if !mayBeBundle(m.ArtifactType) {
 				continue // an SBOM or other artifact: not ours to read
+			}
+			if read++; read > s.c.o.limits.Signatures {
+				return nil, false, fmt.Errorf("listing referrers of %s: more than %d may be Sigstore bundles, over the limit of %d per image (--max-signatures)",
+					subject, s.c.o.limits.Signatures, s.c.o.limits.Signatures)
 			}
 			ref := subject.Context().Digest(m.Digest.String())
 			b, err := ociremote.Bundle(ref, opts...)

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -19,6 +20,7 @@ type options struct {
 	materialTTL      time.Duration
 	cacheSize        int
 	maxResponseBytes int64
+	limits           Limits
 	userAgent        string
 	insecure         map[string]bool
 	observe          func(registry string, code int)
@@ -32,6 +34,7 @@ func defaultOptions() options {
 		materialTTL:      15 * time.Second,
 		cacheSize:        10000,
 		maxResponseBytes: 16 << 20,
+		limits:           DefaultLimits(),
 		userAgent:        "portcullis",
 	}
 }
@@ -99,6 +102,42 @@ func WithMaxResponseBytes(n int64) Option {
 			return errors.New("max response bytes must be positive")
 		}
 		o.maxResponseBytes = n
+		return nil
+	}
+}
+
+// Limits bound what registries can make a Portcullis process read and hold. Each is a flag and
+// a chart value; the defaults fit real images (cosign attaches one layer per signature, SBOM
+// attestations run to a few MiB) with room to spare.
+type Limits struct {
+	// Signatures caps the signatures, attestations or Sigstore bundle referrers read in one
+	// lookup for one image (its .sig image, its .att image, its referrers).
+	Signatures int
+	// ImageBytes caps the bytes a .sig or .att image's layers may add up to, as its manifest
+	// declares them: refused before any is read.
+	ImageBytes int64
+	// AdmissionBytes caps the bytes one session (one admission) reads from registries in all.
+	AdmissionBytes int64
+	// InFlight caps the registry requests in flight across the process, and PerRegistry each
+	// registry's share of them.
+	InFlight, PerRegistry int
+}
+
+// DefaultLimits are the limits of a Client made without WithLimits.
+func DefaultLimits() Limits {
+	return Limits{Signatures: 32, ImageBytes: 32 << 20, AdmissionBytes: 64 << 20, InFlight: 32, PerRegistry: 8}
+}
+
+// WithLimits sets the limits on what registries can make the process read.
+func WithLimits(l Limits) Option {
+	return func(o *options) error {
+		switch {
+		case l.Signatures <= 0, l.ImageBytes <= 0, l.AdmissionBytes <= 0, l.InFlight <= 0, l.PerRegistry <= 0:
+			return fmt.Errorf("registry limits must be positive: %+v", l)
+		case l.PerRegistry > l.InFlight:
+			return fmt.Errorf("the requests in flight per registry (%d) cannot exceed those of the process (%d)", l.PerRegistry, l.InFlight)
+		}
+		o.limits = l
 		return nil
 	}
 }

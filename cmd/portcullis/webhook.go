@@ -26,6 +26,8 @@ func webhookCommand() *cobra.Command {
 		logLevel     string
 		registryCA   string
 		insecureRegs []string
+		limits       = verify.DefaultLimits()
+		maxImages    int
 	)
 	cmd := &cobra.Command{
 		Use:   "webhook",
@@ -52,6 +54,8 @@ func webhookCommand() *cobra.Command {
 			if len(insecureRegs) > 0 {
 				o.VerifyOptions = append(o.VerifyOptions, verify.WithInsecureRegistries(insecureRegs...))
 			}
+			o.VerifyOptions = append(o.VerifyOptions, verify.WithLimits(limits))
+			o.EngineOptions = append(o.EngineOptions, policy.WithMaxImages(maxImages))
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -84,6 +88,12 @@ func webhookCommand() *cobra.Command {
 	f.IntVar(&o.AuditParallelism, "audit-parallelism", audit.DefaultParallelism, "images an audit scan judges at once; one registry takes at most half")
 	f.DurationVar(&o.AuditImageTimeout, "audit-image-timeout", audit.DefaultImageTimeout, "time an audit scan gives one image; past it, its rows say error")
 	f.StringVar(&registryCA, "registry-ca-file", "", "PEM file of private registry CAs, trusted besides the system's")
+	f.IntVar(&limits.Signatures, "max-signatures", limits.Signatures, "signatures, attestations or Sigstore bundle referrers read per image and lookup")
+	f.Int64Var(&limits.ImageBytes, "max-signature-bytes", limits.ImageBytes, "bytes the layers of one image's .sig or .att image may declare; more is refused unread")
+	f.Int64Var(&limits.AdmissionBytes, "max-admission-bytes", limits.AdmissionBytes, "bytes one admission may read from registries in all")
+	f.IntVar(&maxImages, "max-images", policy.DefaultMaxImages, "distinct images one object may name")
+	f.IntVar(&limits.InFlight, "registry-requests-in-flight", limits.InFlight, "registry requests in flight across the process")
+	f.IntVar(&limits.PerRegistry, "registry-requests-per-registry", limits.PerRegistry, "each registry's share of the requests in flight, so one hanging registry cannot starve the others")
 	f.StringArrayVar(&insecureRegs, "insecure-registry", nil, "registry (host or host:port) reached over plain HTTP (repeatable)")
 	return cmd
 }
