@@ -35,12 +35,12 @@ func New(opts ...Option) (*Client, error) {
 		}
 	}
 	return &Client{
-		o:         o,
+		o: o,
 		transport: &registryTransport{insecure: o.insecure, observe: o.observe, limit: &limitTransport{
 			next: newInflightTransport(o.transport, o.limits.InFlight, o.limits.PerRegistry), max: o.maxResponseBytes}},
-		digests:   cache.New[name.Digest](o.cacheSize, o.digestTTL, 0),
-		sigs:      cache.New[*legacySet](o.cacheSize, o.materialTTL, 0),
-		bundles:   cache.New[*bundleSet](o.cacheSize, o.materialTTL, 0),
+		digests: cache.New[name.Digest](o.cacheSize, o.digestTTL, 0),
+		sigs:    cache.New[*legacySet](o.cacheSize, o.materialTTL, 0),
+		bundles: cache.New[*bundleSet](o.cacheSize, o.materialTTL, 0),
 	}, nil
 }
 
