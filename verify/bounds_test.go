@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -160,5 +161,101 @@ func TestHangingRegistryHoldsOnlyItsShare(t *testing.T) {
 	wg.Wait()
 	if err != nil || len(res.Signatures) != 1 {
 		t.Fatalf("the healthy registry, while another hangs: %+v, %v", res, err)
+	}
+}
+
+// TestHostileLoadHeap: 20 concurrent admissions, each naming 16 distinct images whose .sig
+// images list 1,000 layers, keep the heap small, and a signed image beside them still verifies.
+func TestHostileLoadHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load test: runs in make test, not in the -short loop")
+	}
+	reg := sigtest.NewRegistry(t, true)
+	key := sigtest.NewKey(t)
+	a := keyAuthority(t, key)
+	var hostile []name.Digest
+	for i := 0; i < 16; i++ {
+		d := reg.PushRandom(t, fmt.Sprintf("hostile/app:%d", i))
+		tag, err := ociremote.SignatureTag(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes := make([]int64, 1000)
+		for j := range sizes {
+			sizes[j] = 16 << 20
+		}
+		manifest(t, tag, sizes, nil, "")
+		hostile = append(hostile, d)
+	}
+	good := reg.PushRandom(t, "good/app:1")
+	key.SignLegacy(t, good)
+	c := newClient(t)
+
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	stop := heapPeak()
+	var wg sync.WaitGroup
+	refused := make(chan error, 20*16)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := c.Session(context.Background(), nil, nil)
+			var iw sync.WaitGroup
+			for _, d := range hostile {
+				iw.Add(1)
+				go func() {
+					defer iw.Done()
+					_, err := s.Verify(d, a)
+					refused <- err
+				}()
+			}
+			iw.Wait()
+		}()
+	}
+	res, err := c.Session(context.Background(), nil, nil).Verify(good, a)
+	wg.Wait()
+	close(refused)
+	max := stop()
+	if err != nil || len(res.Signatures) != 1 {
+		t.Fatalf("a signed image beside the hostile load: %+v, %v", res, err)
+	}
+	for err := range refused {
+		if err == nil || !strings.Contains(err.Error(), "over the limit of 32 signatures per image") {
+			t.Fatalf("a 1,000-layer .sig image: %v", err)
+		}
+	}
+	growth := int64(max) - int64(base.HeapAlloc)
+	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) over 320 hostile image lookups", base.HeapAlloc>>20, max>>20, growth>>20)
+	if growth > 128<<20 {
+		t.Fatalf("the heap grew by %d MiB under the hostile load", growth>>20)
+	}
+}
+
+// heapPeak samples the heap until stop is called, and stop returns the highest HeapAlloc seen.
+func heapPeak() func() uint64 {
+	var peak uint64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak {
+				peak = m.HeapAlloc
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		return peak
 	}
 }
