@@ -18,11 +18,11 @@ import (
 // Source names Portcullis in every report row.
 const Source = "portcullis"
 
-// NoMatchPolicy is the policy name of rows about images no policy covers.
+// NoMatchPolicy is the policy name of rows about images no ClusterImagePolicy covers.
 const NoMatchPolicy = "no-matching-policy"
 
 // rows turns one pod's Decision into report rows: one per image and policy, and one for an
-// image that no policy covers or that cannot be judged at all.
+// image that no ClusterImagePolicy covers or that cannot be judged at all.
 func rows(pod cluster.Pod, dec *policy.Decision, noMatch policy.NoMatch, at metav1.Timestamp) []reports.PolicyReportResult {
 	subject := []corev1.ObjectReference{{APIVersion: "v1", Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: types.UID(pod.UID)}}
 	row := func(pol string, result reports.PolicyResult, msg string, props map[string]string) reports.PolicyReportResult {

@@ -40,7 +40,7 @@ type ImageDecision struct {
 	// Pin is true when an applicable policy asks for the tag to be rewritten to the digest.
 	Pin     bool
 	Allowed bool
-	// NoMatch is true when no policy covers the image.
+	// NoMatch is true when no ClusterImagePolicy covers the image.
 	NoMatch bool
 	// Reasons are image-level reasons: an unparseable reference, no covering policy.
 	Reasons  []string

@@ -15,7 +15,7 @@ import (
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
-// NoMatch is what happens to an image that no policy covers.
+// NoMatch is what happens to an image that no ClusterImagePolicy covers.
 type NoMatch string
 
 // The noMatch actions.
@@ -45,7 +45,7 @@ type Request struct {
 	// Keychain holds the registry credentials of the object (its pull secrets); nil means the
 	// verify.Client's default.
 	Keychain authn.Keychain
-	// ResolveAll resolves the digest of images no policy covers too, for pinning.
+	// ResolveAll resolves the digest of images no ClusterImagePolicy covers too, for pinning.
 	ResolveAll bool
 	// RegistryRate, when set, paces the registry requests made for this request (the
 	// auditor's budget, so audits never flood a registry).
@@ -112,7 +112,7 @@ func WithMaxImages(n int) EngineOption {
 	}
 }
 
-// WithNoMatch sets what happens to images no policy covers (default warn).
+// WithNoMatch sets what happens to images no ClusterImagePolicy covers (default warn).
 func WithNoMatch(n NoMatch) EngineOption {
 	return func(o *engineOptions) error {
 		_, err := ParseNoMatch(string(n))
@@ -177,7 +177,7 @@ func (e *Engine) SetPolicies(s *Set) { e.set.Store(s) }
 // Policies returns the policy set in use.
 func (e *Engine) Policies() *Set { return e.set.Load() }
 
-// NoMatch returns what happens to images no policy covers.
+// NoMatch returns what happens to images no ClusterImagePolicy covers.
 func (e *Engine) NoMatch() NoMatch { return e.noMatch }
 
 // CacheStats reports the verdict cache's hits and misses.

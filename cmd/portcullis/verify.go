@@ -31,7 +31,7 @@ would be admitted, 1 when anything would be denied, and 2 for bad input or usage
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or sarif")
 	f.BoolVar(&o.Pin, "pin", false, "rewrite the manifests with every image pinned to its digest")
 	f.StringVar(&o.TrustRoot, "trust-root", "", "Sigstore trusted_root.json to use instead of the embedded public-good root")
-	f.StringVar(&o.NoMatch, "no-match", "warn", "what to do with images no policy covers: deny, warn or allow")
+	f.StringVar(&o.NoMatch, "no-match", "warn", "what to do with images no ClusterImagePolicy covers: deny, warn or allow")
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "deadline for all registry work")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster for --from-cluster and --running (default: KUBECONFIG or ~/.kube/config)")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, "use the cluster's policies and trust roots, with --policy files laid over them")

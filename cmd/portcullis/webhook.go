@@ -69,7 +69,7 @@ func webhookCommand() *cobra.Command {
 	f.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key")
 	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "address serving /metrics; 0 turns it off")
 	f.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "address serving /healthz and /readyz")
-	f.StringVar(&noMatch, "no-match", "warn", "what to do with images no policy covers: deny, warn or allow")
+	f.StringVar(&noMatch, "no-match", "warn", "what to do with images no ClusterImagePolicy covers: deny, warn or allow")
 	f.StringVar(&o.RegisterURL, "register-url", "", "out of cluster: https URL the API server reaches this process at; generates a certificate and registers the webhook configurations")
 	f.StringVar(&o.InstallNamespace, "install-namespace", envOr("POD_NAMESPACE", "portcullis-system"), "namespace Portcullis runs in: excluded from admission, and home of ClusterImagePolicy key Secrets")
 	f.Int32Var(&o.TimeoutSeconds, "timeout-seconds", 10, "the webhooks' timeoutSeconds; each admission gives up before it")
