@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -13,13 +16,9 @@ import (
 // regoPackage is the package every Portcullis Rego module declares.
 const regoPackage = "data.portcullis"
 
-// unsafeBuiltins are refused in policies: an admission decision must not reach the network or
-// read the process's environment.
-var unsafeBuiltins = map[string]struct{}{
-	"http.send":          {},
-	"net.lookup_ip_addr": {},
-	"opa.runtime":        {},
-}
+// regoQuery reads deny and warn alone, each as a one-element array or an empty one, so a
+// helper rule's value is never converted and an undefined rule is not an error.
+const regoQuery = "deny := [x | x := data.portcullis.deny]; warn := [x | x := data.portcullis.warn]"
 
 // rules is a Rego v1 module of package portcullis, parsed, compiled and prepared once.
 type rules struct {
@@ -27,7 +26,8 @@ type rules struct {
 }
 
 // compileRules prepares a module whose `deny contains msg` (and optional `warn contains msg`)
-// rules give the reasons to refuse or warn.
+// rules give the reasons to refuse or warn. It may call only the allowed builtins, and those
+// that build values are replaced by their bounded copies.
 func compileRules(src string) (*rules, error) {
 	m, err := ast.ParseModuleWithOpts("policy.rego", src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
@@ -39,17 +39,32 @@ func compileRules(src string) (*rules, error) {
 	if !definesRule(m, "deny") && !definesRule(m, "warn") {
 		return nil, fmt.Errorf("Rego module defines neither deny nor warn")
 	}
-	q, err := rego.New(
-		rego.Query(regoPackage),
-		rego.ParsedModule(m),
-		rego.SetRegoVersion(ast.RegoV1),
-		rego.UnsafeBuiltins(unsafeBuiltins),
-		rego.StrictBuiltinErrors(true),
-	).PrepareForEval(context.Background())
-	if err != nil {
+	if err := checkBuiltins(m); err != nil {
 		return nil, fmt.Errorf("compiling Rego: %w", err)
 	}
+	if err := checkNesting(m); err != nil {
+		return nil, fmt.Errorf("compiling Rego: %w", err)
+	}
+	boundCalls(m)
+	e := env()
+	opts := append([]func(*rego.Rego){
+		rego.Query(regoQuery),
+		rego.ParsedModule(m),
+		rego.SetRegoVersion(ast.RegoV1),
+		rego.Capabilities(e.capabilities),
+		rego.StrictBuiltinErrors(true),
+		rego.GenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }),
+	}, e.funcs...)
+	q, err := rego.New(opts...).PrepareForEval(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("compiling Rego: %s", unbounded(err))
+	}
 	return &rules{query: q}, nil
+}
+
+// unbounded is err's message with the bounded copies called by the names the policy wrote.
+func unbounded(err error) string {
+	return strings.ReplaceAll(err.Error(), boundedPrefix, "")
 }
 
 func definesRule(m *ast.Module, name string) bool {
@@ -61,49 +76,92 @@ func definesRule(m *ast.Module, name string) bool {
 	return false
 }
 
-// eval returns the deny and warn messages the module gives for input. An evaluation error is
-// returned as an error, and the caller denies with it.
+// eval returns the deny and warn messages the module gives for input, at most
+// regoMaxMessages of each. An evaluation error, or one stopped by a bound, is returned as an
+// error naming the bound, and the caller denies with it.
 func (r *rules) eval(ctx context.Context, input ast.Value) (deny, warn []string, err error) {
-	rs, err := r.query.Eval(ctx, rego.EvalParsedInput(input))
+	b := &evalBound{}
+	ectx, cancel := context.WithTimeout(ctx, regoTimeout)
+	defer cancel()
+	defer context.AfterFunc(ectx, func() {
+		if ctx.Err() != nil {
+			b.stop("the admission's deadline passed")
+			return
+		}
+		b.stop(fmt.Sprintf("it ran for more than %s (the limit)", regoTimeout))
+	})()
+	defer slow.watch(b)()
+	rs, err := r.query.Eval(ectx, rego.EvalParsedInput(input), rego.EvalExternalCancel(b))
 	if err != nil {
-		return nil, nil, fmt.Errorf("evaluating Rego: %w", err)
+		if why := b.why(); why != "" {
+			return nil, nil, fmt.Errorf("evaluating Rego: stopped: %s; to fix: make the rules do less work (see the README, \"Rego builtins and bounds\")", why)
+		}
+		return nil, nil, fmt.Errorf("evaluating Rego: %s", unbounded(err))
 	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+	if len(rs) != 1 {
 		return nil, nil, nil
 	}
-	doc, ok := rs[0].Expressions[0].Value.(map[string]any)
-	if !ok {
-		return nil, nil, fmt.Errorf("evaluating Rego: package portcullis is not an object")
-	}
-	if deny, err = messages(doc, "deny"); err != nil {
+	if deny, err = messages(rs[0].Bindings, "deny"); err != nil {
 		return nil, nil, err
 	}
-	if warn, err = messages(doc, "warn"); err != nil {
+	if warn, err = messages(rs[0].Bindings, "warn"); err != nil {
 		return nil, nil, err
 	}
 	return deny, warn, nil
 }
 
-// messages reads rule name of doc as a set of messages; strings are used as they are and other
-// values as JSON.
-func messages(doc map[string]any, name string) ([]string, error) {
-	v, ok := doc[name]
+// messages reads rule name as a set of messages; strings are used as they are and other
+// values as JSON. Each is cut to regoMaxMessageBytes, and past regoMaxMessages one line says
+// how many more there were.
+func messages(b rego.Vars, name string) ([]string, error) {
+	t, ok := b[name].(*ast.Term)
 	if !ok {
 		return nil, nil
 	}
-	set, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("Rego rule %s must be a set of messages (%s contains msg if {...}), got %T", name, name, v)
+	found, ok := t.Value.(*ast.Array)
+	if !ok || found.Len() == 0 {
+		return nil, nil
 	}
-	out := make([]string, 0, len(set))
-	for _, x := range set {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-			continue
-		}
-		b, _ := json.Marshal(x)
-		out = append(out, string(b))
+	var all *ast.Array
+	switch v := found.Elem(0).Value.(type) {
+	case ast.Set:
+		all = v.Sorted()
+	case *ast.Array:
+		all = v
+	default:
+		return nil, fmt.Errorf("Rego rule %s must be a set of messages (%s contains msg if {...}), got %s", name, name, ast.ValueName(v))
+	}
+	out := make([]string, 0, min(all.Len(), regoMaxMessages+1))
+	for i := 0; i < all.Len() && i < regoMaxMessages; i++ {
+		out = append(out, message(all.Elem(i).Value))
 	}
 	sort.Strings(out)
+	if more := all.Len() - regoMaxMessages; more > 0 {
+		out = append(out, fmt.Sprintf("(and %d more %s messages; at most %d are shown)", more, name, regoMaxMessages))
+	}
 	return out, nil
+}
+
+// message is v as a string of at most regoMaxMessageBytes.
+func message(v ast.Value) string {
+	s, ok := v.(ast.String)
+	if !ok {
+		if deepSize(v, regoMaxMessageBytes) > regoMaxMessageBytes {
+			return fmt.Sprintf("(a %s message over %d bytes)", ast.ValueName(v), regoMaxMessageBytes)
+		}
+		x, err := ast.JSON(v)
+		if err != nil {
+			return v.String()
+		}
+		b, _ := json.Marshal(x)
+		s = ast.String(b)
+	}
+	if len(s) <= regoMaxMessageBytes {
+		return string(s)
+	}
+	cut := regoMaxMessageBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return string(s[:cut]) + "… (cut at " + strconv.Itoa(regoMaxMessageBytes) + " bytes)"
 }

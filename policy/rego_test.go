@@ -142,3 +142,33 @@ deny contains msg if { not startswith(input.image.digest, "sha256:"); msg := "no
 const provenance = "https://slsa.dev/provenance/v1"
 
 func ptr[T any](v T) *T { return &v }
+
+// TestHostileRegoStaysInItsNamespace shows a tenant's ImagePolicy whose Rego would exhaust
+// memory denies its own namespace's image with the bound that stopped it, while an admission
+// in another namespace, decided at the same time, is answered as before.
+func TestHostileRegoStaysInItsNamespace(t *testing.T) {
+	w := newWorld(t)
+	bomb := `package portcullis
+deny contains "never" if {
+	xs := [[i, j, k] | some i in numbers.range(0, 99999); some j in numbers.range(0, 99999); some k in numbers.range(0, 99999)]
+	count(xs) < 0
+}`
+	e := engine(t, policy.Sources{
+		ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("signed", spec(w.any, keyAuth("a", w.keyA)))},
+		Policies:        []v1alpha1.ImagePolicy{nsPolicy("hostile", "bomb", withRego(spec(w.any, keyAuth("a", w.keyA)), bomb))},
+	})
+	var hostile *policy.Decision
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hostile = decide(t, e, "hostile", w.byA)
+	}()
+	other := decide(t, e, "team", w.byA)
+	<-done
+	if !other.Allowed {
+		t.Errorf("namespace team: denied %q while the hostile policy ran", other.Denials())
+	}
+	if got := strings.Join(hostile.Denials(), "\n"); hostile.Allowed || !strings.Contains(got, "policy hostile/bomb: evaluating Rego: stopped: ") {
+		t.Errorf("namespace hostile: allowed %v, denials %q; want the bound that stopped the policy", hostile.Allowed, got)
+	}
+}
