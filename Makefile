@@ -13,7 +13,7 @@ GOTEST_FLAGS ?= -timeout 25m -ldflags=-w
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 export PORTCULLIS_BIN := $(BIN)
 
-.PHONY: all build test generate tools k8s demo bench vet clean
+.PHONY: all build test generate tools k8s demo bench vet fuzz clean
 
 all: build
 
@@ -70,6 +70,18 @@ demo: $(BIN)/portcullis
 bench:
 	go test -run '^$$' -bench . -benchmem -count 6 ./policy/ ./verify/ ./webhook/
 	go run ./test/load
+
+## fuzz: every fuzz target for FUZZTIME each (default 5m), one after another; a crasher is
+## written to the package's testdata/fuzz and fails the run (it is then a regression test)
+FUZZTIME ?= 5m
+FUZZ_TARGETS := policy:FuzzParseImage policy:FuzzCompileGlob policy:FuzzCompile \
+	preflight:FuzzParseFile preflight:FuzzPin workload:FuzzImages webhook:FuzzAdmissionReview \
+	verify:FuzzBundle verify:FuzzLegacySignature
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		go test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 clean:
 	rm -rf $(BIN)
