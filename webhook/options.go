@@ -19,7 +19,13 @@ type Options struct {
 	CertDir string
 	// MetricsAddr and ProbeAddr serve /metrics and /healthz, /readyz; "0" turns them off.
 	MetricsAddr, ProbeAddr string
-	NoMatch                policy.NoMatch
+	// MetricsCertDir holds the tls.crt and tls.key /metrics is served with; without them, a
+	// self-signed certificate is made at start.
+	MetricsCertDir string
+	// UnsafeMetricsHTTP serves /metrics over plain HTTP to anyone who reaches it, rather than
+	// over HTTPS to scrapers whose token the API server authenticates and authorizes.
+	UnsafeMetricsHTTP bool
+	NoMatch           policy.NoMatch
 	// RegisterURL, when set, is the https URL the API server reaches this process at: the
 	// process makes its own certificate and registers the webhook configurations for it.
 	RegisterURL      string

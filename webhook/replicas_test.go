@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -102,7 +101,10 @@ func TestReplicas(t *testing.T) {
 	admit()
 
 	// Metrics move with admissions, verifications and registry requests.
-	scrape := metricsText(t, optsA.MetricsAddr)
+	code, scrape := envtesting.Scrape(t, optsA.MetricsAddr, envtesting.MetricsToken(t, cfg, "monitoring", "prometheus", true))
+	if code != http.StatusOK {
+		t.Errorf("/metrics with a metrics reader's token: status %d: %s", code, scrape)
+	}
 	for _, want := range []string{`portcullis_admission_requests_total{decision="allowed",kind="Pod",operation="CREATE",webhook="mutate"}`,
 		`portcullis_verifications_total{policy="ha",result="pass"}`, `portcullis_registry_requests_total{code="200",registry="` + reg.Host + `"}`,
 		"portcullis_admission_duration_seconds_bucket", `portcullis_cache_hits_total{cache="verdict"}`} {
@@ -170,17 +172,6 @@ func servedSerial(t *testing.T, port int) string {
 	defer conn.Close()
 	sum := sha256.Sum256(conn.ConnectionState().PeerCertificates[0].Raw)
 	return hex.EncodeToString(sum[:8])
-}
-
-func metricsText(t *testing.T, addr string) string {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 // holder returns the identity holding the leader election Lease.

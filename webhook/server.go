@@ -93,7 +93,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Logger:                        log,
-		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
+		Metrics:                       metricsOptions(&o),
 		HealthProbeBindAddress:        o.ProbeAddr,
 		LeaderElection:                o.LeaderElect,
 		LeaderElectionID:              o.WebhookConfigName,
@@ -171,6 +171,15 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		}
 	}
 	return mgr.Start(ctx)
+}
+
+// metricsOptions serves /metrics over HTTPS to authenticated, authorized scrapers, with the
+// certificate in MetricsCertDir or, when it holds none, one controller-runtime makes itself.
+func metricsOptions(o *Options) metricsserver.Options {
+	if o.UnsafeMetricsHTTP {
+		return metricsserver.Options{BindAddress: o.MetricsAddr}
+	}
+	return metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: true, FilterProvider: metricsAccess, CertDir: o.MetricsCertDir}
 }
 
 func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.Engine, creds *cluster.Credentials, m *Metrics, o *Options) {

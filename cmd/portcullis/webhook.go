@@ -28,6 +28,7 @@ func webhookCommand() *cobra.Command {
 		insecureRegs []string
 		limits       = verify.DefaultLimits()
 		maxImages    int
+		metricsTLS   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "webhook",
@@ -54,6 +55,7 @@ func webhookCommand() *cobra.Command {
 			if len(insecureRegs) > 0 {
 				o.VerifyOptions = append(o.VerifyOptions, verify.WithInsecureRegistries(insecureRegs...))
 			}
+			o.UnsafeMetricsHTTP = !metricsTLS
 			o.VerifyOptions = append(o.VerifyOptions, verify.WithLimits(limits))
 			o.EngineOptions = append(o.EngineOptions, policy.WithMaxImages(maxImages))
 			cfg, err := restConfig(kubeconfig)
@@ -68,6 +70,8 @@ func webhookCommand() *cobra.Command {
 	f.IntVar(&o.Port, "port", 9443, "port serving /mutate and /validate over TLS")
 	f.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key")
 	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "address serving /metrics; 0 turns it off")
+	f.BoolVar(&metricsTLS, "metrics-secure", true, "serve /metrics over HTTPS to scrapers whose bearer token the API server authenticates (TokenReview) and lets get /metrics (SubjectAccessReview); false serves plain HTTP to anyone")
+	f.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "directory holding tls.crt and tls.key for /metrics; when empty or without them, a self-signed certificate")
 	f.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "address serving /healthz and /readyz")
 	f.StringVar(&noMatch, "no-match", "warn", "what to do with images no ClusterImagePolicy covers: deny, warn or allow")
 	f.StringVar(&o.RegisterURL, "register-url", "", "out of cluster: https URL the API server reaches this process at; generates a certificate and registers the webhook configurations")

@@ -122,7 +122,8 @@ func controlPlane(env *envtest.Environment, dir string) (*rest.Config, string, f
 }
 
 // Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
-// address are chosen here), and stops both when the test ends.
+// address are chosen here; /metrics is off unless opts.MetricsAddr says where), and stops both
+// when the test ends.
 func Start(t *testing.T, opts webhook.Options) *Cluster {
 	t.Helper()
 	cfg, kubeconfig := apiServer(t)
@@ -130,7 +131,9 @@ func Start(t *testing.T, opts webhook.Options) *Cluster {
 	opts.Port = port
 	opts.RegisterURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probe)
-	opts.MetricsAddr = "0"
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "0"
+	}
 	if opts.TimeoutSeconds == 0 {
 		opts.TimeoutSeconds = 10
 	}
