@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -45,6 +46,54 @@ func reset(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
+// trickle answers a byte at a time, slower than any deadline allows for the whole.
+func trickle(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+	w.Header().Set("Content-Length", "100000")
+	w.WriteHeader(http.StatusOK)
+	for {
+		if _, err := w.Write([]byte("{")); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func retryAfter(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusTooManyRequests)
+}
+
+// unauthorized sends every client to a token service that hands out tokens the registry then
+// refuses: a 401 loop.
+func unauthorized(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/token") {
+		w.Write([]byte(`{"token": "useless"}`))
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="http://`+r.Host+`/token",service="registry"`)
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+func redirectAway(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "http://127.0.0.1:1"+r.URL.Path, http.StatusTemporaryRedirect)
+}
+
+func redirectLoop(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, r.URL.Path, http.StatusTemporaryRedirect)
+}
+
+// otherManifest answers a request for one manifest with another, valid one.
+func otherManifest(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+	w.Write([]byte(`{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": {"mediaType": "application/vnd.oci.empty.v1+json", "size": 2, "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"}, "layers": []}`))
+}
+
 func garbage(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
 	w.Write([]byte("{not a manifest"))
@@ -58,6 +107,7 @@ func TestRegistryFaults(t *testing.T) {
 	key := sigtest.NewKey(t)
 	d := reg.PushRandom(t, "app:1")
 	key.SignLegacy(t, d)
+	key.AttestBundle(t, d, provenance, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}))
 	tag := reg.Ref(t, "app:1")
 	sigTag := strings.Replace(d.DigestStr(), ":", "-", 1) + ".sig"
 
@@ -75,7 +125,26 @@ func TestRegistryFaults(t *testing.T) {
 		{"hang on the signatures", fault{sigTag, hang}, "verify", "did not answer before the deadline"},
 		{"malformed signature manifest", fault{sigTag, garbage}, "verify", "invalid character"},
 		{"500 on the referrers", fault{"/referrers/", status(500)}, "verify", "500"},
+		{"503 on the tag", fault{"/manifests/1", status(503)}, "digest", "503"},
+		{"429 with Retry-After on the tag", fault{"/manifests/1", retryAfter}, "digest", "429"},
+		{"a byte at a time on the signatures", fault{sigTag, trickle}, "verify", "did not answer before the deadline"},
+		{"a 401 loop", fault{"/", unauthorized}, "digest", "401"},
+		{"a redirect to another host", fault{"/manifests/1", redirectAway}, "digest", "127.0.0.1:1"},
+		{"a redirect loop", fault{"/manifests/1", redirectLoop}, "digest", "did not answer before the deadline"},
+		{"another manifest for a digest", fault{"/manifests/sha256:", otherManifest}, "attest", "digest"},
+		{"reset on the signatures", fault{sigTag, reset}, "verify", "fetching"},
 	}
+	stop := heapPeak()
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	defer func() {
+		peak := stop()
+		t.Logf("heap: %d MiB before the faults, peak %d MiB", base.HeapAlloc>>20, peak>>20)
+		if growth := int64(peak) - int64(base.HeapAlloc); growth > 64<<20 {
+			t.Errorf("the heap grew by %d MiB over the faults", growth>>20)
+		}
+	}()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fy.f.Store(&tt.fault)
@@ -85,18 +154,21 @@ func TestRegistryFaults(t *testing.T) {
 			defer cancel()
 			s := c.Session(ctx, nil, nil)
 			var ref name.Reference = tag
-			if tt.step == "verify" {
+			if tt.step != "digest" {
 				ref = d
 			}
+			start := time.Now()
 			got, err := s.Digest(ref)
-			if err == nil && tt.step == "verify" {
+			if err == nil && tt.step != "digest" {
 				auth := keyAuthority(t, key)
-				if tt.fault.match == "/referrers/" {
+				if tt.fault.match == "/referrers/" || tt.step == "attest" {
 					auth = keyAuthority(t, key, provenance) // attestations read the referrers
 				}
 				_, err = s.Verify(got, auth)
 			}
-			if err == nil || verify.IsFailure(err) {
+			t.Logf("answered in %v: %v", time.Since(start).Round(time.Millisecond), err)
+			// A referrer that is not what its digest names is unreadable: a denial, not a pass.
+			if err == nil || (verify.IsFailure(err) && tt.step != "attest") {
 				t.Fatalf("got %v, want an infrastructure error", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
