@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -189,5 +190,39 @@ func TestHugeResponse(t *testing.T) {
 	_, err := session(t, c).Verify(d, keyAuthority(t, key))
 	if err == nil || verify.IsFailure(err) || !strings.Contains(err.Error(), "exceeds the limit") {
 		t.Fatalf("Verify = %v, want an error saying the response exceeds the limit", err)
+	}
+}
+
+// TestMovingTag: a registry that names a different digest for the same tag on every request
+// gets each answer judged on its own: whatever digest a caller resolved is what it verifies,
+// and none of them is signed.
+func TestMovingTag(t *testing.T) {
+	var n atomic.Int64
+	reg := sigtest.NewRegistry(t, true, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/manifests/moving") {
+				w.Header().Set("Docker-Content-Digest", fmt.Sprintf("sha256:%064x", n.Add(1)))
+				w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+				w.Header().Set("Content-Length", "2")
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	key := sigtest.NewKey(t)
+	seen := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		s := session(t, newClient(t))
+		d, err := s.Digest(reg.Ref(t, "app:moving"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[d.DigestStr()] = true
+		if _, err := s.Verify(d, keyAuthority(t, key)); !verify.IsFailure(err) || !strings.Contains(err.Error(), "no signatures found") {
+			t.Fatalf("digest %s of a moving tag: %v", d.DigestStr(), err)
+		}
+	}
+	if len(seen) != 2 {
+		t.Fatalf("the tag did not move: %v", seen)
 	}
 }
