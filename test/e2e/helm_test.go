@@ -99,7 +99,8 @@ func TestChartLintAndGolden(t *testing.T) {
 func TestChartSchema(t *testing.T) {
 	for _, set := range []string{"noMatch=maybe", "replicaCount=0", "webhook.timeoutSeconds=60", "webhook.failurePolicy=Maybe",
 		"certificates.mode=vault", "surprise=1", "image.pullPolicy=Sometimes", "logLevel=loud", "webhook.port=80",
-		"registry.insecureRegistries[0]=http://x", "webhook.excludeNamespaces[0]=Not_A_Name", "audit.interval=soon", "audit.registryRate=0"} {
+		"registry.insecureRegistries[0]=http://x", "webhook.excludeNamespaces[0]=Not_A_Name", "audit.interval=soon", "audit.registryRate=0",
+		"metrics.secure=maybe", "metrics.certSecret=Not_A_Name", "metrics.serviceMonitor.tlsConfig=skip"} {
 		out, err := helm(t, "template", release, "charts/portcullis", "-n", releaseNS, "--kube-version", "1.37.2", "--set", set)
 		if err == nil || !strings.Contains(out, "values don't meet the specifications of the schema") {
 			t.Errorf("--set %s: accepted (%v)\n%s", set, err, out)
@@ -137,14 +138,18 @@ func TestChartContents(t *testing.T) {
 		pod.Affinity == nil || len(pod.TopologySpreadConstraints) == 0 {
 		t.Errorf("the Deployment is not restricted, probed, bounded and spread: %+v", pod)
 	}
-	for _, k := range []string{"ClusterRole", "Role"} {
+	for _, o := range objs {
+		k := o.GetKind()
+		if k != "ClusterRole" && k != "Role" {
+			continue
+		}
 		var r rbacv1.ClusterRole
-		convert(t, kinds[k], &r)
+		convert(t, o, &r)
 		for _, rule := range r.Rules {
-			for _, field := range [][]string{rule.Verbs, rule.Resources, rule.APIGroups} {
+			for _, field := range [][]string{rule.Verbs, rule.Resources, rule.APIGroups, rule.NonResourceURLs} {
 				for _, v := range field {
-					if v == "*" {
-						t.Errorf("%s grants a wildcard: %+v", k, rule)
+					if strings.Contains(v, "*") {
+						t.Errorf("%s %s grants a wildcard: %+v", k, o.GetName(), rule)
 					}
 				}
 			}

@@ -40,6 +40,11 @@ app.kubernetes.io/component: webhook
 {{- printf "%s-tls" (include "portcullis.fullname" .) -}}
 {{- end -}}
 
+{{/* The Service's metrics port: https-metrics unless metrics.secure is off. */}}
+{{- define "portcullis.metricsPortName" -}}
+{{ if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
+{{- end -}}
+
 {{/* The namespaces no webhook judges: kube-system, the release's, those labelled ignore. */}}
 {{- define "portcullis.namespaceSelector" -}}
 namespaceSelector:
