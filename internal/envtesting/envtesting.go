@@ -76,6 +76,13 @@ func apiServer(t testing.TB) (*rest.Config, string) {
 	})
 }
 
+// APIServerKubeconfig is APIServer, and returns the path of an administrator's kubeconfig too,
+// for the portcullis command.
+func APIServerKubeconfig(t testing.TB) (*rest.Config, string) {
+	t.Helper()
+	return apiServer(t)
+}
+
 // BareAPIServer starts kube-apiserver and etcd with nothing installed, and returns the path of
 // a kubeconfig for an administrator, for tools such as helm and kubectl.
 func BareAPIServer(t testing.TB) (*rest.Config, string) {
