@@ -13,7 +13,7 @@ GOTEST_FLAGS ?= -timeout 25m -ldflags=-w
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 export PORTCULLIS_BIN := $(BIN)
 
-.PHONY: all build test generate tools k8s demo bench vet fuzz clean
+.PHONY: all build test generate tools k8s demo bench soak vet fuzz clean
 
 all: build
 
@@ -70,6 +70,10 @@ demo: $(BIN)/portcullis
 bench:
 	go test -run '^$$' -bench . -benchmem -count 6 ./policy/ ./verify/ ./webhook/
 	go run ./test/load
+
+## soak: the load generator held for 60 s with allowed, denied, warned and uncovered images
+soak:
+	go run ./test/load -soak 60s -concurrency 32
 
 ## fuzz: every fuzz target for FUZZTIME each (default 5m), one after another; a crasher is
 ## written to the package's testdata/fuzz and fails the run (it is then a regression test)

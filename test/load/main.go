@@ -32,6 +32,7 @@ type config struct {
 	heapProfile string
 	settle      time.Duration
 	bin         string
+	soak        time.Duration
 }
 
 func main() {
@@ -45,6 +46,7 @@ func main() {
 	flag.DurationVar(&c.settle, "settle", 35*time.Second, "with -memory, wait this long for the signature (15 s) and tag (30 s) caches to expire")
 	flag.StringVar(&c.bin, "bin", "bin", "with -memory, where portcullis and k8s/ (kube-apiserver, etcd) were built by make build k8s")
 	flag.StringVar(&c.heapProfile, "heapprofile", "", "with -memory, write a heap profile here")
+	flag.DurationVar(&c.soak, "soak", 0, "hold the warm load this long with a mix of allowed, denied, warned and uncovered images, checking every verdict (make soak), and do nothing else")
 	serve := flag.String("serve-registry", "", "internal: serve a registry on this address (the -memory child process)")
 	flag.Parse()
 	if *serve != "" {
@@ -62,6 +64,9 @@ func main() {
 }
 
 func run(c config) error {
+	if c.soak > 0 {
+		return soak(c)
+	}
 	fmt.Printf("go test -bench style figures from test/load; %d-image pod, %d clients, GOMAXPROCS from the machine\n\n", c.images, c.concurrency)
 	if err := warm(c); err != nil {
 		return err

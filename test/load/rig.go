@@ -97,7 +97,8 @@ func serveRegistry(addr string) error {
 	return http.ListenAndServe(addr, reg)
 }
 
-// pushSigned pushes n images signed by key under repo and returns their tag references.
+// pushSigned pushes n images signed by key (unsigned when key is nil) under repo and returns
+// their tag references.
 func (r *registryServer) pushSigned(key *sigtest.Key, repo string, n int) ([]string, error) {
 	var refs []string
 	for i := range n {
@@ -114,6 +115,10 @@ func (r *registryServer) pushSigned(key *sigtest.Key, repo string, n int) ([]str
 		}
 		h, _ := img.Digest()
 		d := ref.Context().Digest(h.String())
+		if key == nil {
+			refs = append(refs, ref.String())
+			continue // unsigned
+		}
 		if err := key.WriteSignature(d, d); err != nil {
 			return nil, err
 		}
@@ -153,7 +158,10 @@ type webhookServer struct {
 	close  func()
 }
 
-func serveWebhook(e *policy.Engine) (*webhookServer, error) {
+func serveWebhook(e *policy.Engine) (*webhookServer, error) { return serveHandler(e, true) }
+
+// serveHandler serves the mutating handler, or the validating one at /validate.
+func serveHandler(e *policy.Engine, mutate bool) (*webhookServer, error) {
 	dir, err := os.MkdirTemp("", "portcullis-load-")
 	if err != nil {
 		return nil, err
@@ -172,8 +180,8 @@ func serveWebhook(e *policy.Engine) (*webhookServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &webhook.Handler{Engine: e, Mutate: true, Deadline: webhook.Deadline(10), Log: logr.Discard()}
-	ws := &webhookServer{url: url + "/mutate", timer: &recorder{}}
+	h := &webhook.Handler{Engine: e, Mutate: mutate, Deadline: webhook.Deadline(10), Log: logr.Discard()}
+	ws := &webhookServer{url: url + map[bool]string{true: "/mutate", false: "/validate"}[mutate], timer: &recorder{}}
 	adm := &crwebhook.Admission{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 		start := time.Now()
 		resp := h.Handle(ctx, req)
