@@ -92,9 +92,27 @@ type engineOptions struct {
 	noMatch          NoMatch
 	passTTL, failTTL time.Duration
 	cacheSize        int
+	cacheBytes       int64
 	parallelism      int
 	maxImages        int
 	observe          func(*Policy, Result)
+}
+
+// DefaultVerdictCacheBytes bounds what the cached verdicts weigh, mostly their verified
+// predicates, unless WithVerdictCacheBytes says otherwise.
+const DefaultVerdictCacheBytes = 32 << 20
+
+// WithVerdictCacheBytes bounds what the cached verdicts weigh (outcome.weight: their verified
+// predicates, reasons and signers); the least recently used go first, and a verdict heavier
+// than the bound alone is not cached.
+func WithVerdictCacheBytes(n int64) EngineOption {
+	return func(o *engineOptions) error {
+		if n <= 0 {
+			return errors.New("verdict cache bytes must be positive")
+		}
+		o.cacheBytes = n
+		return nil
+	}
 }
 
 // DefaultMaxImages is how many distinct images one request may name unless WithMaxImages says.
@@ -155,14 +173,14 @@ func WithVerificationObserver(observe func(*Policy, Result)) EngineOption {
 
 // NewEngine returns an Engine judging with set, verifying through v.
 func NewEngine(v *verify.Client, set *Set, opts ...EngineOption) (*Engine, error) {
-	o := engineOptions{noMatch: NoMatchWarn, passTTL: 10 * time.Minute, failTTL: 30 * time.Second, cacheSize: 10000, parallelism: 16, maxImages: DefaultMaxImages}
+	o := engineOptions{noMatch: NoMatchWarn, passTTL: 10 * time.Minute, failTTL: 30 * time.Second, cacheSize: 10000, cacheBytes: DefaultVerdictCacheBytes, parallelism: 16, maxImages: DefaultMaxImages}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("configuring engine: %w", err)
 		}
 	}
 	e := &Engine{verifier: v, noMatch: o.noMatch, parallelism: o.parallelism, maxImages: o.maxImages, observe: o.observe,
-		verdicts: cache.New[*outcome](o.cacheSize, o.passTTL, o.failTTL),
+		verdicts: cache.NewWeighted(o.cacheSize, o.passTTL, o.failTTL, (*outcome).weight, o.cacheBytes),
 		images:   cache.New[*Image](o.cacheSize, time.Hour, 0)}
 	if set == nil {
 		set = newSet()

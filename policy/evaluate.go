@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -261,6 +262,25 @@ func checkAttestation(ctx context.Context, at attestation, atts []verify.Attesta
 		}
 	}
 	return &verify.Failure{Reason: fmt.Sprintf("attestation %s (%s) denied by its rules: %s", at.name, at.predicateType, strings.Join(denies, "; "))}
+}
+
+// weight approximates the bytes a cached outcome holds: its verified predicates, reasons and
+// signers, and a fixed overhead.
+func (o *outcome) weight() int64 {
+	n := int64(256)
+	for _, r := range o.reasons {
+		n += int64(len(r))
+	}
+	n += int64(len(o.signers)) * 256
+	for _, as := range o.attestations {
+		for _, a := range as {
+			if raw, ok := a.Predicate.(json.RawMessage); ok {
+				n += int64(len(raw))
+			}
+			n += 64
+		}
+	}
+	return n
 }
 
 func (o *outcome) add(authority string, res *verify.Result) {

@@ -22,11 +22,27 @@ type Cache[V any] struct {
 // New returns a cache of at most size entries of each kind, keeping successes for ttl and
 // failures for failTTL. A failTTL of zero keeps no failures.
 func New[V any](size int, ttl, failTTL time.Duration) *Cache[V] {
-	c := &Cache[V]{ok: newTTLLRU[V](size, ttl)}
+	return NewWeighted[V](size, ttl, failTTL, nil, 0)
+}
+
+// NewWeighted is New with a second bound: the entries of each kind weigh at most maxWeight in
+// all, by weigh (their bytes, say). The least recently used go first; one heavier than
+// maxWeight alone is not kept.
+func NewWeighted[V any](size int, ttl, failTTL time.Duration, weigh func(V) int64, maxWeight int64) *Cache[V] {
+	c := &Cache[V]{ok: newTTLLRU[V](size, ttl, weigh, maxWeight)}
 	if failTTL > 0 {
-		c.failed = newTTLLRU[V](size, failTTL)
+		c.failed = newTTLLRU[V](size, failTTL, weigh, maxWeight)
 	}
 	return c
+}
+
+// Weight returns what the entries held weigh, by the weigh function of NewWeighted.
+func (c *Cache[V]) Weight() int64 {
+	w := c.ok.weight.Load()
+	if c.failed != nil {
+		w += c.failed.weight.Load()
+	}
+	return w
 }
 
 // ErrGaveUp is returned, with the context's error, by a Get whose context ended before the
@@ -112,23 +128,41 @@ func (c *Cache[V]) Len() int {
 type ttlLRU[V any] struct {
 	lru *lru.Cache[string, entry[V]]
 	ttl time.Duration
+	// weigh, when set, weighs entries; the held ones weigh weight, at most maxWeight.
+	weigh     func(V) int64
+	maxWeight int64
+	weight    atomic.Int64
 }
 
 type entry[V any] struct {
 	v       V
 	expires time.Time
+	weight  int64
 }
 
-func newTTLLRU[V any](size int, ttl time.Duration) *ttlLRU[V] {
-	l, _ := lru.New[string, entry[V]](max(size, 1)) // it fails only for a size below 1
-	t := &ttlLRU[V]{lru: l, ttl: ttl}
+func newTTLLRU[V any](size int, ttl time.Duration, weigh func(V) int64, maxWeight int64) *ttlLRU[V] {
+	t := &ttlLRU[V]{ttl: ttl, weigh: weigh, maxWeight: maxWeight}
+	// New fails only for a size below 1.
+	t.lru, _ = lru.NewWithEvict[string, entry[V]](max(size, 1), func(_ string, e entry[V]) { t.weight.Add(-e.weight) })
 	sweepLater(t)
 	return t
 }
 
-// Add stores v under key until the TTL runs out.
+// Add stores v under key until the TTL runs out, dropping the least recently used entries
+// while the whole weighs more than allowed.
 func (t *ttlLRU[V]) Add(key string, v V) {
-	t.lru.Add(key, entry[V]{v: v, expires: time.Now().Add(t.ttl)})
+	e := entry[V]{v: v, expires: time.Now().Add(t.ttl)}
+	if t.weigh != nil {
+		if e.weight = t.weigh(v); e.weight > t.maxWeight {
+			return
+		}
+	}
+	t.lru.Remove(key) // so a replaced entry's weight is given back
+	t.weight.Add(e.weight)
+	t.lru.Add(key, e)
+	for t.weigh != nil && t.weight.Load() > t.maxWeight && t.lru.Len() > 1 {
+		t.lru.RemoveOldest()
+	}
 }
 
 // Get returns the live value under key.

@@ -177,3 +177,24 @@ func TestFillPanics(t *testing.T) {
 		t.Fatalf("after a panic, Get = %d, %v", v, err)
 	}
 }
+
+// TestWeightBound: entries that weigh more than the bound in all push out the least recently
+// used, one heavier than the bound is not kept, and what is dropped is no longer counted.
+func TestWeightBound(t *testing.T) {
+	c := NewWeighted[string](100, time.Hour, 0, func(v string) int64 { return int64(len(v)) }, 10)
+	fill := func(v string) func() (string, bool, error) { return func() (string, bool, error) { return v, false, nil } }
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c"} {
+		c.Get(ctx, k, fill("xxxx")) // 4 bytes each: the third pushes out the first
+	}
+	if got := c.Weight(); got != 8 || c.Len() != 2 {
+		t.Fatalf("weight %d over %d entries, want 8 over 2", got, c.Len())
+	}
+	if _, ok := c.peek("a"); ok {
+		t.Fatal("the least recently used entry was kept past the bound")
+	}
+	c.Get(ctx, "huge", fill("0123456789abc"))
+	if _, ok := c.peek("huge"); ok || c.Weight() != 8 {
+		t.Fatalf("an entry heavier than the bound was kept (weight %d)", c.Weight())
+	}
+}
