@@ -182,7 +182,9 @@ func TestFillPanics(t *testing.T) {
 // used, one heavier than the bound is not kept, and what is dropped is no longer counted.
 func TestWeightBound(t *testing.T) {
 	c := NewWeighted[string](100, time.Hour, 0, func(v string) int64 { return int64(len(v)) }, 10)
-	fill := func(v string) func() (string, bool, error) { return func() (string, bool, error) { return v, false, nil } }
+	fill := func(v string) func() (string, bool, error) {
+		return func() (string, bool, error) { return v, false, nil }
+	}
 	ctx := context.Background()
 	for _, k := range []string{"a", "b", "c"} {
 		c.Get(ctx, k, fill("xxxx")) // 4 bytes each: the third pushes out the first
