@@ -26,9 +26,15 @@ type rules struct {
 }
 
 // compileRules prepares a module whose `deny contains msg` (and optional `warn contains msg`)
-// rules give the reasons to refuse or warn. It may call only the allowed builtins, and those
-// that build values are replaced by their bounded copies.
+// rules give the reasons to refuse or warn, or returns the module already prepared from the
+// same source (see regoCache).
 func compileRules(src string) (*rules, error) {
+	return compiled.get(src)
+}
+
+// compileModule prepares src. It may call only the allowed builtins, and those that build
+// values are replaced by their bounded copies.
+func compileModule(src string) (*rules, error) {
 	m, err := ast.ParseModuleWithOpts("policy.rego", src, ast.ParserOptions{RegoVersion: ast.RegoV1})
 	if err != nil {
 		return nil, fmt.Errorf("parsing Rego: %w", err)
@@ -59,6 +65,9 @@ func compileRules(src string) (*rules, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling Rego: %s", unbounded(err))
 	}
+	// The prepared query evaluates the compiler's copy; the parsed module, which it also
+	// keeps, is as large again.
+	m.Rules, m.Comments, m.Imports = nil, nil, nil
 	return &rules{query: q}, nil
 }
 

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -174,7 +175,21 @@ func TestRegoHostileConcurrent(t *testing.T) {
 	if len(answered) != 1 || answered[0] != "no team/a" {
 		t.Errorf("ordinary policy denied with %q, want [no team/a]", answered)
 	}
-	t.Logf("%d hostile evaluations at once; heap peak %d MiB", len(all), peak>>20)
+	t.Logf("%d hostile evaluations at once; heap peak %d MiB; %s", len(all), peak>>20, peakRSS())
+}
+
+// peakRSS is the process's peak resident set as Linux reports it, for the log.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "peak RSS unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return "peak RSS of the test process " + strings.TrimSpace(v)
+		}
+	}
+	return "peak RSS unknown"
 }
 
 func containsOne(s, alternatives string) bool {
