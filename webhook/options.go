@@ -17,6 +17,10 @@ type Options struct {
 	// CertDir holds tls.crt and tls.key. With RegisterURL, a generated certificate is written
 	// there; with TLSSecret, the Secret's certificate is.
 	CertDir string
+	// ClientCAFile, when set, is a PEM file of CAs: every connection to the webhook server must
+	// present a client certificate one of them signed (the API server's, as its
+	// AdmissionConfiguration presents it). Empty accepts any client, as the API server's default.
+	ClientCAFile string
 	// MetricsAddr and ProbeAddr serve /metrics and /healthz, /readyz; "0" turns them off.
 	MetricsAddr, ProbeAddr string
 	// MetricsCertDir holds the tls.crt and tls.key /metrics is served with; without them, a

@@ -148,7 +148,15 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 			return err
 		}
 	}
-	srv := crwebhook.NewServer(crwebhook.Options{Port: o.Port, CertDir: o.CertDir})
+	srvOpts := crwebhook.Options{Port: o.Port, CertDir: o.CertDir}
+	if o.ClientCAFile != "" {
+		tlsOpt, err := requireClientCert(o.ClientCAFile)
+		if err != nil {
+			return err
+		}
+		srvOpts.TLSOpts = append(srvOpts.TLSOpts, tlsOpt)
+	}
+	srv := crwebhook.NewServer(srvOpts)
 	registerHandlers(srv, mgr, engine, creds, m, &o)
 	if err := addChecks(mgr, srv, pols); err != nil {
 		return err

@@ -69,6 +69,7 @@ func webhookCommand() *cobra.Command {
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster configuration when empty")
 	f.IntVar(&o.Port, "port", 9443, "port serving /mutate and /validate over TLS")
 	f.StringVar(&o.CertDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory holding tls.crt and tls.key")
+	f.StringVar(&o.ClientCAFile, "webhook-client-ca-file", "", "PEM file of CAs: /mutate, /validate and /validate-policy then require a client certificate one signed (the API server's AdmissionConfiguration must present one); empty accepts any client")
 	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "address serving /metrics; 0 turns it off")
 	f.BoolVar(&metricsTLS, "metrics-secure", true, "serve /metrics over HTTPS to scrapers whose bearer token the API server authenticates (TokenReview) and lets get /metrics (SubjectAccessReview); false serves plain HTTP to anyone")
 	f.StringVar(&o.MetricsCertDir, "metrics-cert-dir", "", "directory holding tls.crt and tls.key for /metrics; when empty or without them, a self-signed certificate")

@@ -64,23 +64,27 @@ func (w *Warnings) Take() []string {
 // installed, and stops them when the test ends.
 func APIServer(t testing.TB) *rest.Config {
 	t.Helper()
-	cfg, _ := apiServer(t)
+	cfg, _ := apiServer(t, nil)
 	return cfg
 }
 
-func apiServer(t testing.TB) (*rest.Config, string) {
+func apiServer(t testing.TB, flags map[string]string) (*rest.Config, string) {
 	root := tooltest.Root(t)
-	return start(t, &envtest.Environment{
+	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(root, "charts/portcullis/crds"), filepath.Join(root, "charts/portcullis/report-crds")},
 		ErrorIfCRDPathMissing: true,
-	})
+	}
+	for name, value := range flags {
+		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
+	}
+	return start(t, env)
 }
 
 // APIServerKubeconfig is APIServer, and returns the path of an administrator's kubeconfig too,
 // for the portcullis command.
 func APIServerKubeconfig(t testing.TB) (*rest.Config, string) {
 	t.Helper()
-	return apiServer(t)
+	return apiServer(t, nil)
 }
 
 // BareAPIServer starts kube-apiserver and etcd with nothing installed, and returns the path of
@@ -133,9 +137,17 @@ func controlPlane(env *envtest.Environment, dir string) (*rest.Config, string, f
 // when the test ends.
 func Start(t *testing.T, opts webhook.Options) *Cluster {
 	t.Helper()
-	cfg, kubeconfig := apiServer(t)
-	port, probe := freePort(t), freePort(t)
-	opts.Port = port
+	opts.Port = freePort(t)
+	return StartWithAPIServerFlags(t, opts, nil)
+}
+
+// StartWithAPIServerFlags is Start with kube-apiserver given flags (name to value, over
+// envtest's), and the webhook on opts.Port, which the caller chooses (FreePort) so that files
+// the flags name can say where the webhook is.
+func StartWithAPIServerFlags(t *testing.T, opts webhook.Options, flags map[string]string) *Cluster {
+	t.Helper()
+	cfg, kubeconfig := apiServer(t, flags)
+	port, probe := opts.Port, freePort(t)
 	opts.RegisterURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	opts.ProbeAddr = fmt.Sprintf("127.0.0.1:%d", probe)
 	if opts.MetricsAddr == "" {
