@@ -100,7 +100,7 @@ func TestChartSchema(t *testing.T) {
 	for _, set := range []string{"noMatch=maybe", "replicaCount=0", "webhook.timeoutSeconds=60", "webhook.failurePolicy=Maybe",
 		"certificates.mode=vault", "surprise=1", "image.pullPolicy=Sometimes", "logLevel=loud", "webhook.port=80",
 		"registry.insecureRegistries[0]=http://x", "webhook.excludeNamespaces[0]=Not_A_Name", "audit.interval=soon", "audit.registryRate=0",
-		"metrics.secure=maybe", "metrics.certSecret=Not_A_Name", "metrics.serviceMonitor.tlsConfig=skip"} {
+		"metrics.secure=maybe", "metrics.certSecret=Not_A_Name", "webhook.clientCA.configMap=Not_A_Name", "webhook.clientCA=on", "metrics.serviceMonitor.tlsConfig=skip"} {
 		out, err := helm(t, "template", release, "charts/portcullis", "-n", releaseNS, "--kube-version", "1.37.2", "--set", set)
 		if err == nil || !strings.Contains(out, "values don't meet the specifications of the schema") {
 			t.Errorf("--set %s: accepted (%v)\n%s", set, err, out)
