@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,7 +53,17 @@ func TestClientCertificate(t *testing.T) {
 	unsigned, _ := w.image(t, "client-cert/unsigned:1")
 
 	t.Run("through the API server", func(t *testing.T) {
-		// The policy itself passes /validate-policy, which the client certificate guards too.
+		// /validate-policy answers with warnings; it fails open, so only they show it was reached.
+		footgun := policySpec("ghcr.io/acme**", "", keyAuthority("a", w.keyA))
+		want := named("ClusterImagePolicy footgun", policy.Lint(policy.KindCluster, &footgun))
+		if len(want) == 0 {
+			t.Fatal("Lint found nothing to warn about in ghcr.io/acme**")
+		}
+		w.Warnings.Take()
+		w.apply(t, &v1alpha1.ClusterImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "footgun"}, Spec: footgun})
+		if diff := cmp.Diff(want, w.Warnings.Take()); diff != "" {
+			t.Errorf("policy check warnings through the API server (-want +got):\n%s", diff)
+		}
 		w.apply(t, &v1alpha1.ClusterImagePolicy{ObjectMeta: metav1.ObjectMeta{Name: "client-cert"},
 			Spec: policySpec(w.reg.Host+"/client-cert/**", "", keyAuthority("a", w.keyA))})
 		if err := w.Client.Create(ctx, pod(ns, "signed", signed)); err != nil {
