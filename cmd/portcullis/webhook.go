@@ -28,6 +28,7 @@ func webhookCommand() *cobra.Command {
 		insecureRegs []string
 		limits       = verify.DefaultLimits()
 		maxImages    int
+		verdictBytes int64
 		metricsTLS   bool
 	)
 	cmd := &cobra.Command{
@@ -57,7 +58,7 @@ func webhookCommand() *cobra.Command {
 			}
 			o.UnsafeMetricsHTTP = !metricsTLS
 			o.VerifyOptions = append(o.VerifyOptions, verify.WithLimits(limits))
-			o.EngineOptions = append(o.EngineOptions, policy.WithMaxImages(maxImages))
+			o.EngineOptions = append(o.EngineOptions, policy.WithMaxImages(maxImages), policy.WithVerdictCacheBytes(verdictBytes))
 			cfg, err := restConfig(kubeconfig)
 			if err != nil {
 				return err
@@ -97,6 +98,7 @@ func webhookCommand() *cobra.Command {
 	f.Int64Var(&limits.ImageBytes, "max-signature-bytes", limits.ImageBytes, "bytes the layers of one image's .sig or .att image may declare; more is refused unread")
 	f.Int64Var(&limits.AdmissionBytes, "max-admission-bytes", limits.AdmissionBytes, "bytes one admission may read from registries in all")
 	f.IntVar(&maxImages, "max-images", policy.DefaultMaxImages, "distinct images one object may name")
+	f.Int64Var(&verdictBytes, "verdict-cache-bytes", policy.DefaultVerdictCacheBytes, "bytes the cached verdicts may hold in all, mostly verified predicates")
 	f.IntVar(&limits.InFlight, "registry-requests-in-flight", limits.InFlight, "registry requests in flight across the process")
 	f.IntVar(&limits.PerRegistry, "registry-requests-per-registry", limits.PerRegistry, "each registry's share of the requests in flight, so one hanging registry cannot starve the others")
 	f.StringArrayVar(&insecureRegs, "insecure-registry", nil, "registry (host or host:port) reached over plain HTTP (repeatable)")
