@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,29 +38,33 @@ type replicaSpec struct {
 	CertDir    string
 }
 
-// TestReplicaProcess is not a test: it is one webhook replica, run by TestReplicaKilled as a
-// child process (this test binary again) so that it can be killed with SIGKILL.
-func TestReplicaProcess(t *testing.T) {
-	raw := os.Getenv(replicaEnv)
-	if raw == "" {
-		t.Skip("a child process of TestReplicaKilled, not a test of its own")
+// TestMain runs one webhook replica instead of the tests when TestReplicaKilled starts this test
+// binary as a child process (so that it can be killed with SIGKILL).
+func TestMain(m *testing.M) {
+	if raw := os.Getenv(replicaEnv); raw != "" {
+		if err := runReplica(raw); err != nil {
+			fmt.Fprintln(os.Stderr, "replica:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+func runReplica(raw string) error {
 	var spec replicaSpec
 	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", spec.Kubeconfig)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	err = webhook.Run(ctx, cfg, webhook.Options{Port: spec.Port, CertDir: spec.CertDir, ProbeAddr: spec.Probe, MetricsAddr: "0",
+	return webhook.Run(ctx, cfg, webhook.Options{Port: spec.Port, CertDir: spec.CertDir, ProbeAddr: spec.Probe, MetricsAddr: "0",
 		NoMatch: policy.NoMatchWarn, InstallNamespace: installNS, TLSSecret: "portcullis-tls", RotateCertificates: true,
 		CertDNSName: "localhost", LeaderElect: true, PodPullSecrets: true, TimeoutSeconds: 10, Log: logr.Discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestReplicaKilled kills one of two replicas with SIGKILL in the middle of admissions, behind
@@ -79,19 +82,11 @@ func TestReplicaKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: installNS}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "portcullis-tls", Namespace: installNS}, Type: corev1.SecretTypeTLS,
-			Data: map[string][]byte{corev1.TLSCertKey: nil, corev1.TLSPrivateKeyKey: nil}},
-	} {
-		if err := c.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
+	installFor(t, c)
 	start := func() (*exec.Cmd, replicaSpec) {
 		spec := replicaSpec{Kubeconfig: kubeconfig, Port: envtesting.FreePort(t), Probe: fmt.Sprintf("127.0.0.1:%d", envtesting.FreePort(t)), CertDir: t.TempDir()}
 		raw, _ := json.Marshal(spec)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestReplicaProcess$", "-test.v=false")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), replicaEnv+"="+string(raw))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

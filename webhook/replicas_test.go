@@ -39,15 +39,7 @@ func TestReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, obj := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: installNS}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "portcullis-tls", Namespace: installNS}, Type: corev1.SecretTypeTLS,
-			Data: map[string][]byte{corev1.TLSCertKey: nil, corev1.TLSPrivateKeyKey: nil}},
-	} {
-		if err := c.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
+	installFor(t, c)
 	replica := func() webhook.Options {
 		return webhook.Options{
 			Port: envtesting.FreePort(t), CertDir: t.TempDir(), ProbeAddr: fmt.Sprintf("127.0.0.1:%d", envtesting.FreePort(t)),
@@ -175,6 +167,21 @@ func servedSerial(t *testing.T, port int) string {
 }
 
 // holder returns the identity holding the leader election Lease.
+// installFor creates what the chart installs before the replicas start: the install namespace
+// and the empty TLS Secret the leader fills.
+func installFor(t *testing.T, c client.Client) {
+	t.Helper()
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: installNS}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "portcullis-tls", Namespace: installNS}, Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{corev1.TLSCertKey: nil, corev1.TLSPrivateKeyKey: nil}},
+	} {
+		if err := c.Create(context.Background(), obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func holder(t *testing.T, c client.Client) string {
 	t.Helper()
 	var l coordinationv1.Lease
