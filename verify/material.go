@@ -158,9 +158,8 @@ func (s *Session) referrerBundles(d name.Digest, repo *name.Repository) (*bundle
 			}
 			ref := subject.Context().Digest(m.Digest.String())
 			b, err := ociremote.Bundle(ref, opts...)
-			var terr *transport.Error
 			switch {
-			case errors.As(err, &terr) || s.ctx.Err() != nil:
+			case err != nil && (s.ctx.Err() != nil || isNetworkError(err)):
 				return nil, false, s.registryError("fetching referrer "+ref.String(), err)
 			case err != nil:
 				set.unreadable = append(set.unreadable, fmt.Sprintf("referrer %s is not a readable Sigstore bundle: %v", m.Digest, err))
