@@ -8,16 +8,17 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
-// publicGoodJSON is the public-good Sigstore trusted root (Fulcio CAs, Rekor and CT log keys),
-// as shipped in github.com/sigstore/sigstore v1.10.8 pkg/tuf/repository/targets/trusted_root.json
-// and sigstore-go v1.2.2 examples/trusted-root-public-good.json (identical files).
+// publicGoodJSON is the public-good Sigstore trusted root (Fulcio CAs, Rekor v1 and v2 logs, CT
+// logs, the timestamp authority), as published by github.com/sigstore/root-signing at
+// targets/trusted_root.json since c9bda74 (2025-09-22, "Update TR and SC for first Rekor v2
+// instance"), still current at its HEAD of 2026-08-21 (test/testdata/sigstore/root-signing).
 //
 //go:embed trusted_root_public_good.json
 var publicGoodJSON []byte
 
 // PublicGoodSnapshot says which snapshot of the public-good trusted root is embedded: its newest
 // validity start, and where it was taken from.
-const PublicGoodSnapshot = "2023-04-14 (newest key validity start); github.com/sigstore/sigstore v1.10.8"
+const PublicGoodSnapshot = "sha256:6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66 (root-signing targets/trusted_root.json, 2025-09-22: Rekor v2 log2025-1, timestamp.sigstore.dev)"
 
 var publicGood = sync.OnceValues(func() (*root.TrustedRoot, error) {
 	return ParseTrustedRoot(publicGoodJSON)
