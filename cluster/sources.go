@@ -31,14 +31,15 @@ func ReadResources(ctx context.Context, r client.Reader) (*Resources, error) {
 }
 
 // Sources are the resources as policy.Compile takes them, reading key Secrets through secrets
-// (ClusterImagePolicies' from installNamespace).
-func (res *Resources) Sources(ctx context.Context, secrets client.Reader, installNamespace string) policy.Sources {
+// (ClusterImagePolicies' from installNamespace), their Rego bounded by limits.
+func (res *Resources) Sources(ctx context.Context, secrets client.Reader, installNamespace string, limits policy.RegoLimits) policy.Sources {
 	return policy.Sources{
 		ClusterPolicies:  res.ClusterPolicies.Items,
 		Policies:         res.Policies.Items,
 		TrustRoots:       res.TrustRoots.Items,
 		SecretKey:        secretKey(ctx, secrets),
 		InstallNamespace: installNamespace,
+		RegoLimits:       limits,
 	}
 }
 

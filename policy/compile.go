@@ -28,6 +28,8 @@ type Sources struct {
 	// DefaultTrustRoot replaces the embedded public-good Sigstore root (portcullis verify
 	// --trust-root).
 	DefaultTrustRoot root.TrustedMaterial
+	// RegoLimits bound the Rego the policies carry; zero fields take DefaultRegoLimits.
+	RegoLimits RegoLimits
 }
 
 // trustRoot is a compiled TrustRoot: its material, or why it has none.
@@ -50,11 +52,13 @@ func Compile(src Sources) *Set {
 			s.rootErrs[name] = r.err
 		}
 	}
+	refused := src.chargeRego()
 	cps := append([]v1alpha1.ClusterImagePolicy(nil), src.ClusterPolicies...)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Name < cps[j].Name })
 	for _, cp := range cps {
-		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, &cp.Spec, roots, src.secret(src.InstallNamespace), src.DefaultTrustRoot)
-		s.add(p)
+		spec, err := withinBudget(&cp.Spec, refused["/"+cp.Name])
+		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, spec, roots, src.secret(src.InstallNamespace), src.DefaultTrustRoot)
+		s.add(refuse(p, err))
 	}
 	ips := append([]v1alpha1.ImagePolicy(nil), src.Policies...)
 	sort.Slice(ips, func(i, j int) bool {
@@ -64,8 +68,9 @@ func Compile(src Sources) *Set {
 		return ips[i].Name < ips[j].Name
 	})
 	for _, ip := range ips {
-		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, &ip.Spec, roots, src.secret(ip.Namespace), src.DefaultTrustRoot)
-		s.add(p)
+		spec, err := withinBudget(&ip.Spec, refused[ip.Namespace+"/"+ip.Name])
+		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, spec, roots, src.secret(ip.Namespace), src.DefaultTrustRoot)
+		s.add(refuse(p, err))
 	}
 	return s
 }

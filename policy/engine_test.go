@@ -199,6 +199,7 @@ func TestBrokenPoliciesDenyWhatTheyCover(t *testing.T) {
 		{"bad predicate type", spec(w.any, keyAuth("a", w.keyA, v1alpha1.Attestation{Name: "p", PredicateType: "not a type"})), "neither a cosign short name nor a URI"},
 		{"bad glob covers everything", spec("registry.example.com/(x|y)", good), "has characters other than"},
 		{"no authorities", spec(w.any), "no authorities"},
+		{"Rego over the per-policy limit", withRego(spec(w.any, good), regoOf("big", 129<<10)), "policy rego refused: its Rego is 132096 bytes, over the limit of 131072 per policy"},
 		{"secretRef without cluster access", spec(w.any, v1alpha1.Authority{Name: "a", Key: &v1alpha1.KeyAuthority{SecretRef: &v1alpha1.SecretKeyRef{Name: "k", Key: "cosign.pub"}}}), "cannot be read here"},
 	}
 	for _, tt := range tests {

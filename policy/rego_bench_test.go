@@ -69,22 +69,31 @@ warn contains msg if {
 // BenchmarkCompile500LargeModules compiles a policy set of 500 ImagePolicies that each carry
 // 60 KiB of Rego. cold prepares every module (the first compile after a start); apply-one
 // compiles the set again with one more such policy, as each policy change does, while the
-// previous set is live. Each reports the heap the compiled set keeps.
+// previous set is live. Each reports the heap the compiled set keeps. Both raise RegoLimits
+// to hold all 500 (30 MiB of Rego); default-limits applies the 500 with DefaultRegoLimits, which
+// compile the first 67 (4 MiB) and refuse the rest unparsed.
 func BenchmarkCompile500LargeModules(b *testing.B) {
 	seed := 0
+	unlimited := RegoLimits{PerPolicy: 1 << 30, PerNamespace: 1 << 30, Total: 1 << 30}
 	sources := func(n int) Sources {
-		var src Sources
+		src := Sources{RegoLimits: unlimited}
 		for range n {
 			seed++
 			src.Policies = append(src.Policies, largePolicy(seed))
 		}
 		return src
 	}
-	kept := func(b *testing.B, set *Set) {
+	kept := func(b *testing.B, set *Set, compiled int) {
+		n := 0
 		for _, p := range set.Policies() {
-			if p.Err != nil {
+			if p.Err == nil {
+				n++
+			} else if !strings.Contains(p.Err.Error(), "over the limit") {
 				b.Fatalf("%s: %v", p.Name, p.Err)
 			}
+		}
+		if n != compiled {
+			b.Fatalf("%d policies compiled, want %d", n, compiled)
 		}
 		var ms runtime.MemStats
 		runtime.GC()
@@ -102,7 +111,27 @@ func BenchmarkCompile500LargeModules(b *testing.B) {
 			set = Compile(src)
 		}
 		b.StopTimer()
-		kept(b, set)
+		kept(b, set, 500)
+	})
+	b.Run("default-limits", func(b *testing.B) {
+		var set *Set
+		fit := 0
+		for range b.N {
+			b.StopTimer()
+			set = nil
+			src := sources(500)
+			src.RegoLimits = DefaultRegoLimits()
+			fit = 0
+			for total := int64(0); fit < len(src.Policies); fit++ { // each in its own namespace
+				if total += int64(len(src.Policies[fit].Spec.Rego)); total > src.RegoLimits.Total {
+					break
+				}
+			}
+			b.StartTimer()
+			set = Compile(src)
+		}
+		b.StopTimer()
+		kept(b, set, fit)
 	})
 	b.Run("apply-one", func(b *testing.B) {
 		src := sources(500)
@@ -115,7 +144,7 @@ func BenchmarkCompile500LargeModules(b *testing.B) {
 			set = Compile(next)
 		}
 		b.StopTimer()
-		kept(b, set)
+		kept(b, set, 501)
 	})
 }
 

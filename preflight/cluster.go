@@ -56,7 +56,7 @@ func (k *clusterAccess) overlay(ctx context.Context, files policy.Sources, insta
 	if err != nil {
 		return files, badf("reading the cluster's policies: %w", err)
 	}
-	src := res.Sources(ctx, k.client, installNamespace)
+	src := res.Sources(ctx, k.client, installNamespace, policy.RegoLimits{})
 	src.ClusterPolicies = overlayBy(src.ClusterPolicies, files.ClusterPolicies, func(p v1alpha1.ClusterImagePolicy) string { return p.Name })
 	src.Policies = overlayBy(src.Policies, files.Policies, func(p v1alpha1.ImagePolicy) string { return p.Namespace + "/" + p.Name })
 	src.TrustRoots = overlayBy(src.TrustRoots, files.TrustRoots, func(p v1alpha1.TrustRoot) string { return p.Name })

@@ -74,7 +74,9 @@ type Options struct {
 
 	VerifyOptions []verify.Option
 	EngineOptions []policy.EngineOption
-	Log           logr.Logger
+	// RegoLimits bound the Rego the policies carry; zero fields take policy.DefaultRegoLimits.
+	RegoLimits policy.RegoLimits
+	Log        logr.Logger
 }
 
 // CertRotation says how long a generated serving certificate lives, how long before it ends it

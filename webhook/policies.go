@@ -37,6 +37,8 @@ type Policies struct {
 	Secrets          client.Reader
 	Engine           *policy.Engine
 	InstallNamespace string
+	// RegoLimits bound the Rego the policies carry.
+	RegoLimits policy.RegoLimits
 	// Leading reports whether this replica writes statuses; nil means always.
 	Leading func() bool
 	// OnCompile, when set, is called after each compile (the auditor rescans).
@@ -88,7 +90,7 @@ func (p *Policies) Reconcile(ctx context.Context, _ reconcile.Request) (reconcil
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	set := policy.Compile(res.Sources(ctx, p.Secrets, p.InstallNamespace))
+	set := policy.Compile(res.Sources(ctx, p.Secrets, p.InstallNamespace, p.RegoLimits))
 	p.Engine.SetPolicies(set)
 	p.synced.Store(true)
 	p.Log.Info("policies compiled", "clusterImagePolicies", len(res.ClusterPolicies.Items), "imagePolicies", len(res.Policies.Items), "trustRoots", len(res.TrustRoots.Items))

@@ -30,7 +30,9 @@ type PolicyCheck struct {
 	// Secrets reads the Secrets that key.secretRef names, uncached.
 	Secrets          client.Reader
 	InstallNamespace string
-	Log              logr.Logger
+	// RegoLimits are the webhook's: a policy over the per-policy limit is told so.
+	RegoLimits policy.RegoLimits
+	Log        logr.Logger
 }
 
 var _ admission.Handler = (*PolicyCheck)(nil)
@@ -38,7 +40,7 @@ var _ admission.Handler = (*PolicyCheck)(nil)
 // policyCheckWebhook is the policy-check webhook of the process run by mgr.
 func policyCheckWebhook(mgr manager.Manager, o *Options) *crwebhook.Admission {
 	recoverPanic := true
-	h := &PolicyCheck{TrustRoots: mgr.GetClient(), Secrets: mgr.GetAPIReader(), InstallNamespace: o.InstallNamespace, Log: o.Log.WithName("validate-policy")}
+	h := &PolicyCheck{TrustRoots: mgr.GetClient(), Secrets: mgr.GetAPIReader(), InstallNamespace: o.InstallNamespace, RegoLimits: o.RegoLimits, Log: o.Log.WithName("validate-policy")}
 	return &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic}
 }
 
@@ -83,7 +85,7 @@ func (h *PolicyCheck) Handle(ctx context.Context, req admission.Request) admissi
 		// Without the TrustRoots a compile would blame one that exists: warn what the spec shows.
 		h.Log.Error(err, "listing TrustRoots to check a policy; giving only the warnings its spec shows", "kind", req.Kind.Kind, "policy", id)
 	} else {
-		warnings = policy.Compile(res.Sources(ctx, h.Secrets, h.InstallNamespace)).Policies()[0].ApplyWarnings()
+		warnings = policy.Compile(res.Sources(ctx, h.Secrets, h.InstallNamespace, h.RegoLimits)).Policies()[0].ApplyWarnings()
 	}
 	named := make([]string, 0, len(warnings))
 	for _, w := range warnings {

@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	labels.Store(engine)
 	caches.Store(&cacheSources{engine: engine, client: vc})
 	pols := &Policies{Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Engine: engine, InstallNamespace: o.InstallNamespace,
-		Leading: leading(mgr), Log: log.WithName("policies")}
+		RegoLimits: o.RegoLimits, Leading: leading(mgr), Log: log.WithName("policies")}
 	if err := pols.SetupWithManager(mgr); err != nil {
 		return err
 	}
