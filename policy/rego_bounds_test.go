@@ -3,8 +3,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/portcullis-dev/portcullis/internal/memtest"
 )
 
 // heapLimit is what the Go heap may reach while hostile Rego runs: half the chart's 512 MiB
@@ -176,21 +176,7 @@ func TestRegoHostileConcurrent(t *testing.T) {
 	if len(answered) != 1 || answered[0] != "no team/a" {
 		t.Errorf("ordinary policy denied with %q, want [no team/a]", answered)
 	}
-	t.Logf("%d hostile evaluations at once; heap peak %d MiB; %s", len(all), peak>>20, peakRSS())
-}
-
-// peakRSS is the process's peak resident set as Linux reports it, for the log.
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "peak RSS unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return "peak RSS of the test process " + strings.TrimSpace(v)
-		}
-	}
-	return "peak RSS unknown"
+	t.Logf("%d hostile evaluations at once; heap peak %d MiB; %s", len(all), peak>>20, memtest.PeakRSS())
 }
 
 func containsOne(s, alternatives string) bool {
@@ -205,32 +191,11 @@ func containsOne(s, alternatives string) bool {
 // heapPeak runs f and returns the highest HeapAlloc seen meanwhile, failing t past heapLimit.
 func heapPeak(t *testing.T, f func()) uint64 {
 	t.Helper()
-	runtime.GC()
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	f()
-	close(done)
-	<-sampled
-	if p := peak.Load(); p > heapLimit {
-		t.Errorf("heap reached %d MiB, over %d MiB", p>>20, heapLimit>>20)
+	_, peak := memtest.HeapPeak(f)
+	if peak > heapLimit {
+		t.Errorf("heap reached %d MiB, over %d MiB", peak>>20, heapLimit>>20)
 	}
-	return peak.Load()
+	return peak
 }
 
 // TestRegoMessages shows deny and warn give back at most regoMaxMessages messages of at most

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/verify"
+
+	"github.com/portcullis-dev/portcullis/internal/memtest"
 )
 
 // rawManifest is a manifest pushed as its bytes: a hostile registry serves what it likes.
@@ -191,33 +192,32 @@ func TestHostileLoadHeap(t *testing.T) {
 	key.SignLegacy(t, good)
 	c := newClient(t)
 
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	stop := heapPeak()
-	var wg sync.WaitGroup
 	refused := make(chan error, 20*16)
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := c.Session(context.Background(), nil, nil)
-			var iw sync.WaitGroup
-			for _, d := range hostile {
-				iw.Add(1)
-				go func() {
-					defer iw.Done()
-					_, err := s.Verify(d, a)
-					refused <- err
-				}()
-			}
-			iw.Wait()
-		}()
-	}
-	res, err := c.Session(context.Background(), nil, nil).Verify(good, a)
-	wg.Wait()
-	close(refused)
-	max := stop()
+	var res *verify.Result
+	var err error
+	base, max := memtest.HeapPeak(func() {
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s := c.Session(context.Background(), nil, nil)
+				var iw sync.WaitGroup
+				for _, d := range hostile {
+					iw.Add(1)
+					go func() {
+						defer iw.Done()
+						_, err := s.Verify(d, a)
+						refused <- err
+					}()
+				}
+				iw.Wait()
+			}()
+		}
+		res, err = c.Session(context.Background(), nil, nil).Verify(good, a)
+		wg.Wait()
+		close(refused)
+	})
 	if err != nil || len(res.Signatures) != 1 {
 		t.Fatalf("a signed image beside the hostile load: %+v, %v", res, err)
 	}
@@ -226,36 +226,9 @@ func TestHostileLoadHeap(t *testing.T) {
 			t.Fatalf("a 1,000-layer .sig image: %v", err)
 		}
 	}
-	growth := int64(max) - int64(base.HeapAlloc)
-	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) over 320 hostile image lookups", base.HeapAlloc>>20, max>>20, growth>>20)
+	growth := int64(max) - int64(base)
+	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) over 320 hostile image lookups; %s", base>>20, max>>20, growth>>20, memtest.PeakRSS())
 	if growth > 128<<20 {
 		t.Fatalf("the heap grew by %d MiB under the hostile load", growth>>20)
-	}
-}
-
-// heapPeak samples the heap until stop is called, and stop returns the highest HeapAlloc seen.
-func heapPeak() func() uint64 {
-	var peak uint64
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapAlloc > peak {
-				peak = m.HeapAlloc
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-finished
-		return peak
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/verify"
+
+	"github.com/portcullis-dev/portcullis/internal/memtest"
 )
 
 // fault breaks the requests whose path contains match, once armed.
@@ -135,50 +136,46 @@ func TestRegistryFaults(t *testing.T) {
 		{"another manifest for a digest", fault{"/manifests/sha256:", otherManifest}, "attest", "digest"},
 		{"reset on the signatures", fault{sigTag, reset}, "verify", "fetching"},
 	}
-	stop := heapPeak()
-	runtime.GC()
-	var base runtime.MemStats
-	runtime.ReadMemStats(&base)
-	defer func() {
-		peak := stop()
-		t.Logf("heap: %d MiB before the faults, peak %d MiB", base.HeapAlloc>>20, peak>>20)
-		// HeapAlloc counts garbage not yet collected too, so the peak swings with the GC's
-		// pacing (35 to 88 MiB seen here); the bound is half the chart's 512 MiB limit.
-		if growth := int64(peak) - int64(base.HeapAlloc); growth > 256<<20 {
-			t.Errorf("the heap grew by %d MiB over the faults", growth>>20)
-		}
-	}()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fy.f.Store(&tt.fault)
-			defer fy.f.Store(nil)
-			c := newClient(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			s := c.Session(ctx, nil, nil)
-			var ref name.Reference = tag
-			if tt.step != "digest" {
-				ref = d
-			}
-			start := time.Now()
-			got, err := s.Digest(ref)
-			if err == nil && tt.step != "digest" {
-				auth := keyAuthority(t, key)
-				if tt.fault.match == "/referrers/" || tt.step == "attest" {
-					auth = keyAuthority(t, key, provenance) // attestations read the referrers
+	base, peak := memtest.HeapPeak(func() {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				fy.f.Store(&tt.fault)
+				defer fy.f.Store(nil)
+				c := newClient(t)
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				s := c.Session(ctx, nil, nil)
+				var ref name.Reference = tag
+				if tt.step != "digest" {
+					ref = d
 				}
-				_, err = s.Verify(got, auth)
-			}
-			t.Logf("answered in %v: %v", time.Since(start).Round(time.Millisecond), err)
-			// A referrer that is not what its digest names is unreadable: a denial, not a pass.
-			if err == nil || (verify.IsFailure(err) && tt.step != "attest") {
-				t.Fatalf("got %v, want an infrastructure error", err)
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %q does not say %q", err, tt.want)
-			}
-		})
+				start := time.Now()
+				got, err := s.Digest(ref)
+				if err == nil && tt.step != "digest" {
+					auth := keyAuthority(t, key)
+					if tt.fault.match == "/referrers/" || tt.step == "attest" {
+						auth = keyAuthority(t, key, provenance) // attestations read the referrers
+					}
+					_, err = s.Verify(got, auth)
+				}
+				t.Logf("answered in %v: %v", time.Since(start).Round(time.Millisecond), err)
+				// A referrer that is not what its digest names is unreadable: a denial, not a pass.
+				if err == nil || (verify.IsFailure(err) && tt.step != "attest") {
+					t.Fatalf("got %v, want an infrastructure error", err)
+				}
+				if !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %q does not say %q", err, tt.want)
+				}
+			})
+		}
+	})
+	t.Logf("heap: %d MiB before the faults, peak %d MiB; %s", base>>20, peak>>20, memtest.PeakRSS())
+	// HeapAlloc counts garbage not yet collected too, so the peak swings with the GC's
+	// pacing (35 to 88 MiB seen here); the bound is half the chart's 512 MiB limit.
+	if growth := int64(peak) - int64(base); growth > 256<<20 {
+		t.Errorf("the heap grew by %d MiB over the faults", growth>>20)
 	}
+
 }
 
 // TestHugeResponse: a registry that serves a blob larger than the limit is refused before it
