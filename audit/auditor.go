@@ -126,7 +126,7 @@ func (a *Auditor) Scan(ctx context.Context) error {
 	decs := a.judge(ctx, pods)
 	for i, pod := range pods {
 		images += len(pod.Images)
-		byNS[pod.Namespace] = append(byNS[pod.Namespace], rows(pod, decs[i], a.Engine.NoMatch(), at)...)
+		byNS[pod.Namespace] = append(byNS[pod.Namespace], rows(pod, decs[i], at)...)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

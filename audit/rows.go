@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	reports "github.com/portcullis-dev/portcullis/api/reports/v1alpha2"
-	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
 )
@@ -22,8 +21,9 @@ const Source = "portcullis"
 const NoMatchPolicy = "no-matching-policy"
 
 // rows turns one pod's Decision into report rows: one per image and policy, and one for an
-// image that no ClusterImagePolicy covers or that cannot be judged at all.
-func rows(pod cluster.Pod, dec *policy.Decision, noMatch policy.NoMatch, at metav1.Timestamp) []reports.PolicyReportResult {
+// image that no ClusterImagePolicy covers or that cannot be judged at all. Each row's result is
+// the outcome the engine gave (policy.PolicyResult.Outcome, ImageDecision.Outcome).
+func rows(pod cluster.Pod, dec *policy.Decision, at metav1.Timestamp) []reports.PolicyReportResult {
 	subject := []corev1.ObjectReference{{APIVersion: "v1", Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: types.UID(pod.UID)}}
 	row := func(pol string, result reports.PolicyResult, msg string, props map[string]string) reports.PolicyReportResult {
 		return reports.PolicyReportResult{Source: Source, Policy: pol, Result: result, Description: msg, Timestamp: at,
@@ -43,11 +43,9 @@ func rows(pod cluster.Pod, dec *policy.Decision, noMatch policy.NoMatch, at meta
 		}
 		switch {
 		case im.NoMatch:
-			out = append(out, row(NoMatchPolicy, map[policy.NoMatch]reports.PolicyResult{
-				policy.NoMatchDeny: reports.ResultFail, policy.NoMatchWarn: reports.ResultWarn, policy.NoMatchAllow: reports.ResultSkip}[noMatch],
-				"no ClusterImagePolicy covers this image (noMatch: "+string(noMatch)+")", props))
+			out = append(out, row(NoMatchPolicy, reports.PolicyResult(im.Outcome), noMatchMessage(im), props))
 		case len(im.Policies) == 0:
-			out = append(out, row(NoMatchPolicy, reports.ResultError, strings.Join(im.Reasons, "; "), props))
+			out = append(out, row(NoMatchPolicy, reports.PolicyResult(im.Outcome), strings.Join(im.Reasons, "; "), props))
 		}
 		for _, p := range im.Policies {
 			pp := map[string]string{"mode": string(p.Mode)}
@@ -61,24 +59,16 @@ func rows(pod cluster.Pod, dec *policy.Decision, noMatch policy.NoMatch, at meta
 			if p.Result == policy.Pass {
 				msg = "verified"
 			}
-			out = append(out, row(p.ID(), resultOf(p), msg, pp))
+			out = append(out, row(p.ID(), reports.PolicyResult(p.Outcome), msg, pp))
 		}
 	}
 	return out
 }
 
-// resultOf maps a policy result and mode to a report result: a failure of a warn-mode policy
-// is a warning; of an enforce- or audit-mode policy, a failure.
-func resultOf(p policy.PolicyResult) reports.PolicyResult {
-	switch {
-	case p.Result == policy.Pass:
-		return reports.ResultPass
-	case p.Result == policy.Error:
-		return reports.ResultError
-	case p.Mode == v1alpha1.ModeWarn:
-		return reports.ResultWarn
-	}
-	return reports.ResultFail
+// noMatchMessage says that no ClusterImagePolicy covers the image, and what noMatch made of it.
+func noMatchMessage(im policy.ImageDecision) string {
+	action := map[policy.Result]string{policy.Skip: "allow", policy.Warn: "warn", policy.Fail: "deny"}[im.Outcome]
+	return "no ClusterImagePolicy covers this image (noMatch: " + action + ")"
 }
 
 func signers(ss []policy.SignerInfo) string {

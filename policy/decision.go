@@ -8,7 +8,7 @@ import (
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
-// Result is the outcome of one policy for one image.
+// Result is the outcome of one policy for one image, or of an image itself.
 type Result string
 
 // The results, as PolicyReports name them.
@@ -19,6 +19,11 @@ const (
 	Fail Result = "fail"
 	// Error: the policy could not be evaluated (registry unreachable, deadline).
 	Error Result = "error"
+	// Warn, as an Outcome only: a failure under a warn-mode policy, or an image no
+	// ClusterImagePolicy covers under noMatch: warn.
+	Warn Result = "warn"
+	// Skip, as an Outcome only: an image no ClusterImagePolicy covers under noMatch: allow.
+	Skip Result = "skip"
 )
 
 // Decision is the verdict on one object: allowed only if every image is.
@@ -42,6 +47,11 @@ type ImageDecision struct {
 	Allowed bool
 	// NoMatch is true when no ClusterImagePolicy covers the image.
 	NoMatch bool
+	// Outcome is the image's own outcome, apart from its policies': Skip, Warn or Fail when no
+	// ClusterImagePolicy covers it (noMatch allow, warn or deny), Error when it cannot be
+	// judged at all (its reference does not parse), Fail when it must be pinned and is not;
+	// empty otherwise. Front ends report it as it is (imageOutcome sets it).
+	Outcome Result
 	// Reasons are image-level reasons: an unparseable reference, no covering policy.
 	Reasons  []string
 	Warnings []string
@@ -54,7 +64,11 @@ type PolicyResult struct {
 	Name      string
 	Namespace string
 	Mode      v1alpha1.Mode
-	Result    Result
+	// Result is what the policy concluded: Pass, Fail or Error.
+	Result Result
+	// Outcome is the result as every front end reports it: Result, except that a failure of
+	// a warn-mode policy is Warn (finish sets both it and Allowed, from Result and Mode).
+	Outcome Result
 	// Allowed is false only when the policy did not pass and is in enforce mode.
 	Allowed  bool
 	Reasons  []string
@@ -122,7 +136,7 @@ func (d *Decision) Warnings() []string {
 			out = append(out, fmt.Sprintf("%s: %s", im.subject(), w))
 		}
 		for _, p := range im.Policies {
-			if p.Result != Pass && p.Mode == v1alpha1.ModeWarn {
+			if p.Outcome == Warn {
 				out = append(out, fmt.Sprintf("%s: policy %s (warn): %s", im.subject(), p.ID(), strings.Join(p.Reasons, "; ")))
 			}
 			for _, w := range p.Warnings {

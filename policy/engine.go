@@ -195,9 +195,6 @@ func (e *Engine) SetPolicies(s *Set) { e.set.Store(s) }
 // Policies returns the policy set in use.
 func (e *Engine) Policies() *Set { return e.set.Load() }
 
-// NoMatch returns what happens to images no ClusterImagePolicy covers.
-func (e *Engine) NoMatch() NoMatch { return e.noMatch }
-
 // CacheStats reports the verdict cache's hits and misses.
 func (e *Engine) CacheStats() (hits, misses uint64) { return e.verdicts.Stats() }
 

@@ -121,10 +121,11 @@ func TestModes(t *testing.T) {
 		mode     v1alpha1.Mode
 		allowed  bool
 		warnings int
+		outcome  policy.Result // what every front end reports
 	}{
-		{v1alpha1.ModeEnforce, false, 0},
-		{v1alpha1.ModeWarn, true, 1},
-		{v1alpha1.ModeAudit, true, 0},
+		{v1alpha1.ModeEnforce, false, 0, policy.Fail},
+		{v1alpha1.ModeWarn, true, 1, policy.Warn},
+		{v1alpha1.ModeAudit, true, 0, policy.Fail},
 	} {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			e := engine(t, policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("p", withMode(spec(w.any, keyAuth("a", w.keyA)), tt.mode))}})
@@ -132,8 +133,8 @@ func TestModes(t *testing.T) {
 			if d.Allowed != tt.allowed || len(d.Warnings()) != tt.warnings {
 				t.Fatalf("allowed = %v, warnings %q; want %v and %d warnings", d.Allowed, d.Warnings(), tt.allowed, tt.warnings)
 			}
-			if r := d.Images[0].Policies[0]; r.Result != policy.Fail || r.Mode != tt.mode {
-				t.Fatalf("policy result = %+v, want a %s failure", r, tt.mode)
+			if r := d.Images[0].Policies[0]; r.Result != policy.Fail || r.Mode != tt.mode || r.Outcome != tt.outcome {
+				t.Fatalf("policy result = %+v, want a %s failure with outcome %s", r, tt.mode, tt.outcome)
 			}
 			if tt.warnings > 0 && !strings.Contains(d.Warnings()[0], "policy p (warn): no signature verified by key a") {
 				t.Fatalf("warning %q does not say why", d.Warnings()[0])
@@ -149,15 +150,16 @@ func TestNoMatch(t *testing.T) {
 		action   policy.NoMatch
 		allowed  bool
 		warnings int
+		outcome  policy.Result
 	}{
-		{policy.NoMatchDeny, false, 0},
-		{policy.NoMatchWarn, true, 1},
-		{policy.NoMatchAllow, true, 0},
+		{policy.NoMatchDeny, false, 0, policy.Fail},
+		{policy.NoMatchWarn, true, 1, policy.Warn},
+		{policy.NoMatchAllow, true, 0, policy.Skip},
 	} {
 		t.Run(string(tt.action), func(t *testing.T) {
 			d := decide(t, engine(t, src, policy.WithNoMatch(tt.action)), "team", w.unsigned)
-			if d.Allowed != tt.allowed || len(d.Warnings()) != tt.warnings || !d.Images[0].NoMatch {
-				t.Fatalf("allowed = %v, warnings %q, denials %q", d.Allowed, d.Warnings(), d.Denials())
+			if d.Allowed != tt.allowed || len(d.Warnings()) != tt.warnings || !d.Images[0].NoMatch || d.Images[0].Outcome != tt.outcome {
+				t.Fatalf("allowed = %v, warnings %q, denials %q, outcome %q", d.Allowed, d.Warnings(), d.Denials(), d.Images[0].Outcome)
 			}
 		})
 	}

@@ -39,14 +39,14 @@ func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req 
 	})
 	if err != nil {
 		d.Reasons = []string{err.Error()}
-		return d
+		return e.imageOutcome(d)
 	}
 	d.Canonical = img.Canonical
 	pols, covered := set.Match(req.Namespace, img)
 	if !covered {
 		d = e.noPolicy(sess, req, img, d)
 		if len(pols) == 0 {
-			return d
+			return e.imageOutcome(d)
 		}
 		// ImagePolicies of the namespace still apply: they can add a failure, never coverage.
 	} else {
@@ -75,7 +75,7 @@ func (e *Engine) image(ctx context.Context, sess *verify.Session, set *Set, req 
 				"to fix: write the image as tag@digest (portcullis verify --pin)", p.ID()))
 		}
 	}
-	return d
+	return e.imageOutcome(d)
 }
 
 // pinning returns the first enforcing policy that pins images, or nil.
@@ -115,10 +115,29 @@ func newResult(p *Policy) PolicyResult {
 	return PolicyResult{Kind: p.Kind, Name: p.Name, Namespace: p.Namespace, Mode: p.Mode}
 }
 
-// finish sets Allowed from the result and the mode: only enforce denies.
+// finish sets what the result means under the policy's mode: only enforce denies, and a
+// failure under warn is reported as a warning. It is the one place the modes are read.
 func finish(r PolicyResult) PolicyResult {
 	r.Allowed = r.Result == Pass || r.Mode != v1alpha1.ModeEnforce
+	r.Outcome = r.Result
+	if r.Result == Fail && r.Mode == v1alpha1.ModeWarn {
+		r.Outcome = Warn
+	}
 	return r
+}
+
+// imageOutcome sets the outcome of the image itself (ImageDecision.Outcome) once its
+// reasons are known.
+func (e *Engine) imageOutcome(d ImageDecision) ImageDecision {
+	switch {
+	case d.NoMatch:
+		d.Outcome = map[NoMatch]Result{NoMatchAllow: Skip, NoMatchWarn: Warn, NoMatchDeny: Fail}[e.noMatch]
+	case len(d.Reasons) > 0 && len(d.Policies) == 0:
+		d.Outcome = Error
+	case len(d.Reasons) > 0:
+		d.Outcome = Fail
+	}
+	return d
 }
 
 func errored(p *Policy, err error) PolicyResult {

@@ -13,7 +13,7 @@ import (
 	"github.com/portcullis-dev/portcullis/policy"
 )
 
-// TestRegoInput shows policy-level rules exactly the input document DESIGN.md defines.
+// TestRegoInput shows policy-level rules exactly the input document docs/design.md defines.
 func TestRegoInput(t *testing.T) {
 	w := newWorld(t)
 	d := w.reg.PushRandom(t, "team/attested:1.2")

@@ -9,7 +9,7 @@ import (
 	"github.com/portcullis-dev/portcullis/policy"
 )
 
-// Report is the `-o json` document: DESIGN's shape, plus where each image was found.
+// Report is the `-o json` document: the shape docs/design.md gives, plus where each image was found.
 type Report struct {
 	Allowed bool          `json:"allowed"`
 	Images  []ImageReport `json:"images"`

@@ -17,7 +17,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 )
 
-// processMemory measures what DESIGN.md's memory target is about: the RSS of the real
+// processMemory measures what docs/design.md's memory target is about: the RSS of the real
 // `portcullis webhook` process, run out of cluster against a local control plane (the real
 // kube-apiserver and etcd from bin/k8s), after it has cached c.verdicts verdicts. Nothing else
 // shares its address space: the registry and this client are other processes.
