@@ -1,7 +1,8 @@
 // Package tooltest finds, and builds when missing, the real tools that tests run: the cosign
 // CLI, the distribution registry, controller-gen, kube-apiserver and etcd. They come from the
 // Go module proxy through the tools modules in test/tools and are cached in bin/, so a plain
-// `go test ./...` works on a fresh machine, only slower the first time.
+// `go test ./...` works on a fresh machine, only slower the first time. `go test -short ./...`
+// skips every test that needs one: the fast tier needs no tool and no control plane.
 package tooltest
 
 import (
@@ -48,11 +49,16 @@ func Root(t testing.TB) string {
 }
 
 // Binary returns the path of tool name under bin/, building it first if it is not there.
+// Under -short (the fast tier) it skips the test instead: that tier builds no tool and starts
+// no control plane, and `make test` runs every test without -short.
 func Binary(t testing.TB, name string) string {
 	t.Helper()
 	tool, ok := tools[name]
 	if !ok {
 		t.Fatalf("unknown tool %q", name)
+	}
+	if testing.Short() {
+		t.Skipf("needs %s (a real tool from the Go module proxy); the fast tier (-short) runs without tools, make test runs it", name)
 	}
 	root := Root(t)
 	out := filepath.Join(root, "bin", tool.out)
