@@ -125,7 +125,7 @@ func (a *Auditor) Scan(ctx context.Context) error {
 	images := 0
 	decs := a.judge(ctx, pods)
 	for i, pod := range pods {
-		images += len(pod.Images)
+		images += len(decs[i].Images)
 		byNS[pod.Namespace] = append(byNS[pod.Namespace], rows(pod, decs[i], at)...)
 	}
 	if ctx.Err() != nil {

@@ -18,8 +18,11 @@ const (
 	DefaultImageTimeout = 30 * time.Second
 )
 
-// job is one image of one pod.
-type job struct{ pod, image int }
+// job is one image of one pod, judged as a request of that image alone.
+type job struct {
+	pod, image int
+	req        *policy.Request
+}
 
 // judge judges every image of every pod, Parallelism at a time and each within ImageTimeout,
 // and returns one Decision per pod. Images are queued by registry, and one registry takes at
@@ -28,17 +31,18 @@ func (a *Auditor) judge(ctx context.Context, pods []cluster.Pod) []*policy.Decis
 	decs := make([]*policy.Decision, len(pods))
 	queues := map[string][]job{}
 	for i, pod := range pods {
-		decs[i] = &policy.Decision{}
-		if pod.Err != nil {
-			continue // its one row says why
+		req := pod.Request(nil)
+		if req.Unreadable != nil || len(req.Images) == 0 {
+			decs[i] = a.Engine.Decide(ctx, req) // answered without a registry
+			continue
 		}
-		decs[i].Images = make([]policy.ImageDecision, len(pod.Images))
-		for j, im := range pod.Images {
+		decs[i] = &policy.Decision{Images: make([]policy.ImageDecision, len(req.Images))}
+		for j, im := range req.Images {
 			reg := "" // an unparseable reference: the Engine says why
 			if img, err := policy.ParseImage(im.Image); err == nil {
 				reg = img.Registry
 			}
-			queues[reg] = append(queues[reg], job{i, j})
+			queues[reg] = append(queues[reg], job{i, j, req})
 		}
 	}
 	parallelism := a.Parallelism
@@ -60,7 +64,7 @@ func (a *Auditor) judge(ctx context.Context, pods []cluster.Pod) []*policy.Decis
 					case slots <- struct{}{}:
 					}
 					j := q[n]
-					decs[j.pod].Images[j.image] = a.judgeImage(ctx, pods[j.pod], j.image)
+					decs[j.pod].Images[j.image] = a.judgeImage(ctx, pods[j.pod], j)
 					<-slots
 				}
 			}()
@@ -70,22 +74,22 @@ func (a *Auditor) judge(ctx context.Context, pods []cluster.Pod) []*policy.Decis
 	return decs
 }
 
-// judgeImage judges image i of pod within ImageTimeout.
-func (a *Auditor) judgeImage(scan context.Context, pod cluster.Pod, i int) policy.ImageDecision {
+// judgeImage judges the image of j within ImageTimeout.
+func (a *Auditor) judgeImage(scan context.Context, pod cluster.Pod, j job) policy.ImageDecision {
 	timeout := a.ImageTimeout
 	if timeout <= 0 {
 		timeout = DefaultImageTimeout
 	}
 	ctx, cancel := context.WithTimeout(scan, timeout)
 	defer cancel()
-	req := pod.Request(nil)
-	req.Images = req.Images[i : i+1]
+	req := *j.req
+	req.Images = req.Images[j.image : j.image+1]
 	if a.Credentials != nil {
 		sa, secrets := pod.PullCredentials()
 		req.Keychain = a.Credentials.For(ctx, pod.Namespace, sa, secrets)
 	}
 	req.RegistryRate = a.RegistryRate
-	d := a.Engine.Decide(ctx, req).Images[0]
+	d := a.Engine.Decide(ctx, &req).Images[0]
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && scan.Err() == nil {
 		// Say which deadline passed, and so what raises it.
 		why := fmt.Sprintf("the audit's per-image deadline of %s passed (--audit-image-timeout)", timeout)

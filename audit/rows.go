@@ -29,8 +29,8 @@ func rows(pod cluster.Pod, dec *policy.Decision, at metav1.Timestamp) []reports.
 		return reports.PolicyReportResult{Source: Source, Policy: pol, Result: result, Description: msg, Timestamp: at,
 			Subjects: subject, Properties: props, Category: "Image trust", Scored: true}
 	}
-	if pod.Err != nil {
-		return []reports.PolicyReportResult{row(NoMatchPolicy, reports.ResultError, "the pod spec cannot be read: "+pod.Err.Error(), nil)}
+	if dec.Outcome == policy.Error { // its pod spec cannot be read: one row says why
+		return []reports.PolicyReportResult{row(NoMatchPolicy, reports.PolicyResult(dec.Outcome), strings.Join(dec.Reasons, "; "), nil)}
 	}
 	var out []reports.PolicyReportResult
 	for _, im := range dec.Images {

@@ -16,13 +16,12 @@ import (
 // pageSize bounds each list of pods, so a scan of a large cluster never holds one huge response.
 const pageSize = 500
 
-// Pod is a running pod and its images.
+// Pod is a running pod.
 type Pod struct {
 	Namespace, Name, UID string
-	Object               map[string]any
-	Images               []workload.Image
-	// Err is why its images could not be read.
-	Err error
+	// Object is the pod as decoded JSON (nil if it could not be encoded: Request then says
+	// its pod spec cannot be read).
+	Object map[string]any
 }
 
 // RunningPods lists the pods that are running or about to (not Succeeded or Failed), in every
@@ -57,23 +56,16 @@ func RunningPods(ctx context.Context, r client.Reader, namespaces ...string) ([]
 func toPod(p *corev1.Pod) Pod {
 	pod := Pod{Namespace: p.Namespace, Name: p.Name, UID: string(p.UID)}
 	p.APIVersion, p.Kind = "v1", "Pod"
-	raw, err := json.Marshal(p)
-	if err == nil {
-		err = json.Unmarshal(raw, &pod.Object)
+	if raw, err := json.Marshal(p); err == nil && json.Unmarshal(raw, &pod.Object) != nil {
+		pod.Object = nil
 	}
-	if err == nil {
-		pod.Images, err = workload.Images(pod.Object)
-	}
-	pod.Err = err
 	return pod
 }
 
-// Request is what the Engine judges for the pod, with its credentials.
+// Request is what the Engine judges for the pod (operation AUDIT), with its credentials.
 func (p Pod) Request(kc authn.Keychain) *policy.Request {
-	req := &policy.Request{Namespace: p.Namespace, Object: p.Object, Operation: "AUDIT", Keychain: kc}
-	for _, im := range p.Images {
-		req.Images = append(req.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
-	}
+	req := policy.NewRequest(policy.OperationAudit, p.Namespace, p.Object, nil, policy.UserInfo{})
+	req.Keychain = kc
 	return req
 }
 

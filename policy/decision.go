@@ -29,8 +29,13 @@ const (
 // Decision is the verdict on one object: allowed only if every image is.
 type Decision struct {
 	Allowed bool
-	// Images holds one entry per ImageRef of the Request, in the same order.
+	// Images holds one entry per image of the Request, in the same order.
 	Images []ImageDecision
+	// Outcome and Reasons are set when the object's images were not judged one by one: Error
+	// when its pod spec cannot be read (denied), Skip when it names no image or, on UPDATE, no
+	// changed one (allowed). Reasons say which.
+	Outcome Result
+	Reasons []string
 }
 
 // ImageDecision is the verdict on one image of one container.
@@ -104,6 +109,9 @@ func (d *ImageDecision) Pinned() string {
 // its digest, the policy and what failed.
 func (d *Decision) Denials() []string {
 	var out []string
+	if !d.Allowed {
+		out = append(out, d.Reasons...)
+	}
 	for i := range d.Images {
 		out = append(out, d.Images[i].Denials()...)
 	}

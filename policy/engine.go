@@ -8,9 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"golang.org/x/time/rate"
-
 	"github.com/portcullis-dev/portcullis/internal/cache"
 	"github.com/portcullis-dev/portcullis/verify"
 )
@@ -32,45 +29,6 @@ func ParseNoMatch(s string) (NoMatch, error) {
 		return n, nil
 	}
 	return "", fmt.Errorf("noMatch %q is not deny, warn or allow", s)
-}
-
-// Request is what the Engine judges: the images of one object, and the context Rego sees.
-type Request struct {
-	Namespace string
-	Images    []ImageRef
-	// Object is the admitted object, as Rego's input.object.
-	Object    map[string]any
-	Operation string
-	UserInfo  UserInfo
-	// Keychain holds the registry credentials of the object (its pull secrets); nil means the
-	// verify.Client's default.
-	Keychain authn.Keychain
-	// ResolveAll resolves the digest of images no ClusterImagePolicy covers too, for pinning.
-	ResolveAll bool
-	// RegistryRate, when set, paces the registry requests made for this request (the
-	// auditor's budget, so audits never flood a registry).
-	RegistryRate *rate.Limiter
-	// RequirePinned denies an image written without a digest when an enforcing policy pins
-	// images (mutateDigest): the validating webhook's check that no later mutation swapped an
-	// image in after the mutating webhook pinned it.
-	RequirePinned bool
-	// DryRun marks a request that changes nothing (kubectl --dry-run=server): the
-	// verification observer is not told of it.
-	DryRun bool
-}
-
-// ImageRef is one image of the object and where it is used.
-type ImageRef struct {
-	// Source says where the image is used, as messages name it: container "api",
-	// initContainer "setup", volume "data".
-	Source string
-	Image  string
-}
-
-// UserInfo is who asked, as Rego's input.userInfo.
-type UserInfo struct {
-	Username string   `json:"username"`
-	Groups   []string `json:"groups"`
 }
 
 // Engine makes every verdict. It is safe for concurrent use.
@@ -201,6 +159,9 @@ func (e *Engine) CacheStats() (hits, misses uint64) { return e.verdicts.Stats() 
 // Decide judges every image of req. It never returns an error: whatever goes wrong is a reason
 // in the Decision, and it denies.
 func (e *Engine) Decide(ctx context.Context, req *Request) *Decision {
+	if d := unjudged(req); d != nil {
+		return d
+	}
 	set := e.set.Load()
 	sess := e.verifier.Session(ctx, req.Keychain, req.RegistryRate)
 	// Each distinct image is judged once, all of them in parallel.

@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/verify"
+	"github.com/portcullis-dev/portcullis/workload"
 )
 
 func cip(name string, spec v1alpha1.ImagePolicySpec) v1alpha1.ClusterImagePolicy {
@@ -55,7 +56,7 @@ func decide(t testing.TB, e *policy.Engine, ns string, images ...string) *policy
 	t.Helper()
 	req := &policy.Request{Namespace: ns, Operation: "CREATE"}
 	for i, img := range images {
-		req.Images = append(req.Images, policy.ImageRef{Source: "container \"c" + string(rune('0'+i)) + "\"", Image: img})
+		req.Images = append(req.Images, workload.Image{Source: "container \"c" + string(rune('0'+i)) + "\"", Image: img})
 	}
 	return e.Decide(context.Background(), req)
 }

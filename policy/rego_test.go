@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/workload"
 )
 
 // TestRegoInput shows policy-level rules exactly the input document docs/design.md defines.
@@ -37,7 +38,7 @@ deny contains msg if {
 		Namespace: "team-a", Operation: "CREATE",
 		Object:   map[string]any{"kind": "Pod", "spec": map[string]any{}},
 		UserInfo: policy.UserInfo{Username: "alice", Groups: []string{"dev"}},
-		Images:   []policy.ImageRef{{Source: `container "app"`, Image: ref}},
+		Images:   []workload.Image{{Source: `container "app"`, Image: ref}},
 	})
 	reasons := dec.Images[0].Policies[0].Reasons
 	if len(reasons) != 1 {

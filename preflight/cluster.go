@@ -93,10 +93,6 @@ func (o *Options) checkRunning(ctx context.Context, e *policy.Engine, k *cluster
 	var warnings []string
 	for _, pod := range pods {
 		obj := &Object{Object: pod.Object}
-		if pod.Err != nil {
-			r.addUnreadable(obj, pod.Err)
-			continue
-		}
 		sa, secrets := pod.PullCredentials()
 		dec := e.Decide(ctx, pod.Request(creds.For(ctx, pod.Namespace, sa, secrets)))
 		r.add(dec, obj, nil)

@@ -46,9 +46,22 @@ type PolicyReport struct {
 	Signers   []policy.SignerInfo `json:"signers,omitempty"`
 }
 
-// add appends the images of one decision.
+// add appends the images of one decision, or, for an object whose pod spec cannot be read,
+// one entry that says why.
 func (r *Report) add(dec *policy.Decision, obj *Object, lines []int) {
 	r.Allowed = r.Allowed && dec.Allowed
+	if dec.Outcome == policy.Error {
+		msg := strings.Join(dec.Reasons, "; ")
+		ir := ImageReport{Policies: []PolicyReport{}, Reasons: dec.Reasons, message: msg}
+		if obj != nil {
+			ir.Object = obj.Name()
+		}
+		if obj != nil && obj.File != nil {
+			ir.File, ir.Line = obj.File.Path, obj.Line
+		}
+		r.Images = append(r.Images, ir)
+		return
+	}
 	for i, im := range dec.Images {
 		ir := ImageReport{Image: im.Image, Digest: im.Digest, Allowed: im.Allowed, Policies: []PolicyReport{},
 			Reasons: im.Reasons, Warnings: im.Warnings, Source: im.Source}
@@ -66,18 +79,6 @@ func (r *Report) add(dec *policy.Decision, obj *Object, lines []int) {
 		ir.message = strings.Join(im.Denials(), "\n")
 		r.Images = append(r.Images, ir)
 	}
-}
-
-// addUnreadable reports an object whose pod spec cannot be read: denied, as the webhook denies
-// it, before any image is judged.
-func (r *Report) addUnreadable(obj *Object, err error) {
-	r.Allowed = false
-	msg := fmt.Sprintf("pod spec: %v", err)
-	ir := ImageReport{Policies: []PolicyReport{}, Reasons: []string{msg}, Object: obj.Name(), message: msg}
-	if obj.File != nil {
-		ir.File, ir.Line = obj.File.Path, obj.Line
-	}
-	r.Images = append(r.Images, ir)
 }
 
 func writeJSON(w io.Writer, r *Report) error {

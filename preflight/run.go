@@ -179,12 +179,12 @@ func (o *Options) engine(ctx context.Context, k8s *clusterAccess) (*policy.Engin
 
 // checkImages judges each --image as a pod with one container would be.
 func (o *Options) checkImages(ctx context.Context, e *policy.Engine, r *Report) ([]string, error) {
-	req := &policy.Request{Namespace: o.defaultNamespace(), Operation: "CREATE"}
+	req := &policy.Request{Namespace: o.defaultNamespace(), Operation: policy.OperationCreate}
 	for _, img := range o.Images {
 		if _, err := policy.ParseImage(img); err != nil {
 			return nil, badf("--image: %w", err)
 		}
-		req.Images = append(req.Images, policy.ImageRef{Source: "--image", Image: img})
+		req.Images = append(req.Images, workload.Image{Source: "--image", Image: img})
 	}
 	dec := e.Decide(ctx, req)
 	r.add(dec, nil, nil)
@@ -209,15 +209,10 @@ func (o *Options) checkManifests(ctx context.Context, e *policy.Engine, r *Repor
 				continue
 			}
 			checked++
-			imgs, err := workload.Images(obj.Object)
-			if err != nil {
-				// A pod spec that cannot be read is denied, as the webhook denies it.
-				r.addUnreadable(obj, err)
-				continue
-			}
-			dec, lines := o.decide(ctx, e, obj, imgs)
+			dec, imgs, lines := o.decide(ctx, e, obj)
 			r.add(dec, obj, lines)
-			if o.Pin {
+			if o.Pin && len(dec.Images) > 0 {
+				var err error
 				if pins[f], err = appendPins(pins[f], obj, imgs, dec); err != nil {
 					return nil, nil, err
 				}
@@ -232,18 +227,19 @@ func (o *Options) checkManifests(ctx context.Context, e *policy.Engine, r *Repor
 	return pins, warnings, nil
 }
 
-// decide judges the images of one object, and returns the line of each, for locations.
-func (o *Options) decide(ctx context.Context, e *policy.Engine, obj *Object, imgs []workload.Image) (*policy.Decision, []int) {
-	req := &policy.Request{Namespace: obj.Namespace(o.defaultNamespace()), Object: obj.Object, Operation: "CREATE", ResolveAll: o.Pin}
-	lines := make([]int, len(imgs))
-	for i, im := range imgs {
-		req.Images = append(req.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
+// decide judges one object, as the webhook would on CREATE, and returns its images and the
+// line of each, for locations.
+func (o *Options) decide(ctx context.Context, e *policy.Engine, obj *Object) (*policy.Decision, []workload.Image, []int) {
+	req := policy.NewRequest(policy.OperationCreate, obj.Namespace(o.defaultNamespace()), obj.Object, nil, policy.UserInfo{})
+	req.ResolveAll = o.Pin
+	lines := make([]int, len(req.Images))
+	for i, im := range req.Images {
 		lines[i] = obj.Line
 		if n := obj.nodeAt(im.Path); n != nil {
 			lines[i] = n.Line
 		}
 	}
-	return e.Decide(ctx, req), lines
+	return e.Decide(ctx, req), req.Images, lines
 }
 
 func (o *Options) render(r *Report, warnings []string) error {

@@ -82,38 +82,25 @@ func (h *Handler) handle(ctx context.Context, req admission.Request) admission.R
 	if req.SubResource != "" && req.SubResource != "ephemeralcontainers" {
 		return admission.Allowed("subresource " + req.SubResource + " carries no images")
 	}
-	obj, imgs, err := decode(req.Object.Raw, req.Kind.Kind)
+	obj, err := decode(req.Object.Raw, req.Kind.Kind)
 	if err != nil {
 		return admission.Denied(fmt.Sprintf("Portcullis cannot read this %s: %v", req.Kind.Kind, err))
 	}
+	var old map[string]any
 	if req.Operation == admissionv1.Update {
-		if _, old, err := decode(req.OldObject.Raw, req.Kind.Kind); err == nil && workload.SameImages(old, imgs) {
-			return admission.Allowed("no image changed")
-		}
-	}
-	if len(imgs) == 0 {
-		return admission.Allowed("no images")
+		old, _ = decode(req.OldObject.Raw, req.Kind.Kind) // unreadable: judge as if new
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.Deadline)
 	defer cancel()
+	preq := policy.NewRequest(string(req.Operation), req.Namespace, obj, old, policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups})
 	sa, secrets := workload.PullCredentials(obj)
-	preq := &policy.Request{
-		Namespace:     req.Namespace,
-		Object:        obj,
-		Operation:     string(req.Operation),
-		UserInfo:      policy.UserInfo{Username: req.UserInfo.Username, Groups: req.UserInfo.Groups},
-		Keychain:      h.credentials(ctx, req.Namespace, sa, secrets),
-		RequirePinned: !h.Mutate,
-		DryRun:        dryRun(req),
-	}
-	for _, im := range imgs {
-		preq.Images = append(preq.Images, policy.ImageRef{Source: im.Source, Image: im.Image})
-	}
+	preq.Keychain = h.credentials(ctx, req.Namespace, sa, secrets)
+	preq.RequirePinned, preq.DryRun = !h.Mutate, dryRun(req)
 	dec := h.Engine.Decide(ctx, preq)
 	if (!dec.Allowed || !h.Mutate) && !dryRun(req) {
 		recordEvent(h.Events, obj, dec, string(req.Operation))
 	}
-	return respond(dec, imgs, h.Mutate)
+	return respond(dec, preq.Images, h.Mutate)
 }
 
 func dryRun(req admission.Request) bool { return req.DryRun != nil && *req.DryRun }
@@ -125,22 +112,21 @@ func (h *Handler) credentials(ctx context.Context, namespace, serviceAccount str
 	return h.Credentials.For(ctx, namespace, serviceAccount, pullSecrets)
 }
 
-// decode reads an object of kind and its images.
-func decode(raw []byte, kind string) (map[string]any, []workload.Image, error) {
+// decode reads an object of kind; the engine finds its images.
+func decode(raw []byte, kind string) (map[string]any, error) {
 	if len(raw) == 0 {
-		return nil, nil, fmt.Errorf("the request carries no object")
+		return nil, fmt.Errorf("the request carries no object")
 	}
 	var obj map[string]any
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, nil, fmt.Errorf("decoding: %w", err)
+		return nil, fmt.Errorf("decoding: %w", err)
 	}
 	if k, _ := obj["kind"].(string); k == "" {
 		obj["kind"] = kind // the API server always sets it; a hand-made review might not
 	} else if k != kind {
-		return nil, nil, fmt.Errorf("the object is a %s, the request says %s", k, kind)
+		return nil, fmt.Errorf("the object is a %s, the request says %s", k, kind)
 	}
-	imgs, err := workload.Images(obj)
-	return obj, imgs, err
+	return obj, nil
 }
 
 // respond turns a Decision into an admission response: a denial with every reason, or an
@@ -149,6 +135,9 @@ func decode(raw []byte, kind string) (map[string]any, []workload.Image, error) {
 func respond(dec *policy.Decision, imgs []workload.Image, mutate bool) admission.Response {
 	if !dec.Allowed {
 		return admission.Denied("Portcullis denied it: " + strings.Join(dec.Denials(), "; "))
+	}
+	if len(dec.Images) == 0 { // not judged: no image, or none changed
+		return admission.Allowed(strings.Join(dec.Reasons, "; "))
 	}
 	if !mutate {
 		return admission.Allowed("").WithWarnings(dec.Warnings()...)
