@@ -95,7 +95,7 @@ func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) 
 	// not required, at the time a trusted timestamp authority signed.
 	co.UseSignedTimestamps = !a.RequireTlog
 	for _, id := range a.Identities {
-		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+		co.Identities = append(co.Identities, id.cosign())
 	}
 	return co, nil
 }

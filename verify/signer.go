@@ -40,6 +40,9 @@ func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpt
 	if err := checkChainAt(sig, cert, co); err != nil {
 		return Signer{}, rejection(cert, a, err)
 	}
+	if !a.accepts(cert) {
+		return Signer{}, rejection(cert, a, errIdentity)
+	}
 	return certSigner(cert), nil
 }
 
@@ -50,19 +53,21 @@ func verifyBundleAs(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgb
 		res, err := verifyBundle(ctx, co, h, b)
 		return res, Signer{KeyID: a.Key.ID}, err
 	}
-	var last error
-	for _, id := range co.Identities {
-		one := *co
-		one.Identities = []cosign.Identity{id}
-		res, err := verifyBundle(ctx, &one, h, b)
-		if err == nil {
-			return res, summarySigner(res), nil
-		}
-		last = err
-	}
 	var cert *x509.Certificate
 	if vc, err := b.VerificationContent(); err == nil {
 		cert = vc.Certificate()
+	}
+	var last error
+	for k, id := range co.Identities {
+		one := *co
+		one.Identities = []cosign.Identity{id}
+		res, err := verifyBundle(ctx, &one, h, b)
+		if err == nil && cert != nil && a.Identities[k].matches(cert) {
+			return res, summarySigner(res), nil
+		}
+		if last = err; err == nil {
+			last = errIdentity
+		}
 	}
 	return nil, Signer{}, rejection(cert, a, explainLeafFailure(last, cert, co.TrustedMaterial))
 }
@@ -75,8 +80,11 @@ func rejection(cert *x509.Certificate, a *Authority, err error) error {
 	}
 	s := certSigner(cert)
 	who := fmt.Sprintf("certificate subject %s, issuer %s", s.Subject, s.Issuer)
+	if a.hasGitHub() {
+		who += " (" + describeWorkflow(cert) + ")"
+	}
 	msg := err.Error()
-	if strings.Contains(msg, "none of the expected identities matched") || strings.Contains(msg, "CertificateIdentity") {
+	if errors.Is(err, errIdentity) || strings.Contains(msg, errIdentity.Error()) || strings.Contains(msg, "CertificateIdentity") {
 		return fmt.Errorf("%s; %s", who, wanted(a.Identities))
 	}
 	return fmt.Errorf("%s: %s", who, explain(oneLine(msg)))
