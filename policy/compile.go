@@ -238,8 +238,8 @@ func compileKey(va *verify.Authority, a *v1alpha1.Authority, secret func(name, k
 // returns the trust root's identity and generation, for the verdict cache.
 func compileKeyless(va *verify.Authority, a *v1alpha1.Authority, roots map[string]trustRoot) (string, error) {
 	for _, id := range a.Keyless.Identities {
-		vid := verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp}
-		if err := vid.Validate(); err != nil {
+		vid, err := compileIdentity(id, a.Keyless.CertificateAuthority != nil)
+		if err != nil {
 			return "", err
 		}
 		va.Identities = append(va.Identities, vid)

@@ -37,6 +37,10 @@ func Lint(kind string, spec *v1alpha1.ImagePolicySpec) []string {
 				"any issuer that merely contains a match (https://accounts.example.com.attacker.io for https://accounts.example.com)"); w != "" {
 				out = append(out, w)
 			}
+			if g := id.GitHub; g != nil && g.Workflow == "" && g.Ref == "" {
+				out = append(out, field+"github names repository "+g.Repository+" alone: any workflow in it, run from any branch or tag, "+
+					"can sign; add ref (refs/heads/main) and workflow (.github/workflows/release.yml)")
+			}
 		}
 	}
 	if kind == KindNamespaced {
