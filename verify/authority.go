@@ -32,6 +32,10 @@ type Authority struct {
 	// time a keyless certificate is checked at. Without it, a keyless signature needs a signed
 	// timestamp from a trusted timestamp authority instead.
 	RequireTlog bool
+	// AdmissionTime checks a keyless certificate chain at admission time when a signature has
+	// neither a verified log entry the authority requires nor a signed timestamp, instead of
+	// refusing it: for an organization's own CA, whose certificates outlive a signature.
+	AdmissionTime bool
 	// SignatureRepository is where signatures live when not beside the image.
 	SignatureRepository *name.Repository
 	// Attestations are the predicate types (full URIs) that must each be attested. When set,

@@ -20,7 +20,11 @@ func (i Identity) cosign() cosign.Identity {
 	if i.GitHub != nil {
 		return cosign.Identity{Issuer: GitHubIssuer, SubjectRegExp: `^https://github\.com/`}
 	}
-	return cosign.Identity{Issuer: i.Issuer, Subject: i.Subject, IssuerRegExp: i.IssuerRegExp, SubjectRegExp: i.SubjectRegExp}
+	id := cosign.Identity{Issuer: i.Issuer, Subject: i.Subject, IssuerRegExp: i.IssuerRegExp, SubjectRegExp: i.SubjectRegExp}
+	if id.Issuer == "" && id.IssuerRegExp == "" {
+		id.IssuerRegExp = ".*" // sigstore-go needs an issuer criterion; this one matches none too
+	}
+	return id
 }
 
 // matches reports whether cert was issued to i, reading the issuer from Fulcio's extension

@@ -21,6 +21,9 @@ type legacyCheck func(context.Context, oci.Signature, v1.Hash, *cosign.CheckOpts
 // verifyLegacy verifies one legacy layer against a and says who signed it.
 func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpts, a *Authority, check legacyCheck) (Signer, error) {
 	cert, _ := sig.Cert()
+	if err := legacyAtAdmission(sig, cert, a, co.TrustedMaterial); err != nil {
+		return Signer{}, rejection(cert, a, err)
+	}
 	if _, err := guard(func() (bool, error) { return check(s.ctx, sig, h, co) }); err != nil {
 		var p *panicked
 		if ts, _ := sig.RFC3161Timestamp(); errors.As(err, &p) && ts != nil {
@@ -32,9 +35,12 @@ func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpt
 		return Signer{KeyID: a.Key.ID}, nil
 	}
 	if !a.RequireTlog {
-		// cosign accepts a certificate still valid now without a timestamp; we want one.
+		// cosign accepts a certificate still valid now without a timestamp; we want one, unless
+		// the authority checks at admission time.
 		if ts, err := sig.RFC3161Timestamp(); err != nil || ts == nil {
-			return Signer{}, rejection(cert, a, errors.New("no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"))
+			if !a.AdmissionTime {
+				return Signer{}, rejection(cert, a, errors.New("no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"))
+			}
 		}
 	}
 	if err := checkChainAt(sig, cert, co); err != nil {
@@ -56,6 +62,12 @@ func verifyBundleAs(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgb
 	var cert *x509.Certificate
 	if vc, err := b.VerificationContent(); err == nil {
 		cert = vc.Certificate()
+	}
+	co, now := bundleTime(co, b, a)
+	if now && cert != nil {
+		if err := atAdmission(cert, co.TrustedMaterial); err != nil {
+			return nil, Signer{}, rejection(cert, a, err)
+		}
 	}
 	var last error
 	for k, id := range co.Identities {
@@ -79,6 +91,9 @@ func rejection(cert *x509.Certificate, a *Authority, err error) error {
 		return err
 	}
 	s := certSigner(cert)
+	if s.Issuer == "" {
+		s.Issuer = "(none)"
+	}
 	who := fmt.Sprintf("certificate subject %s, issuer %s", s.Subject, s.Issuer)
 	if a.hasGitHub() {
 		who += " (" + describeWorkflow(cert) + ")"
