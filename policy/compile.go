@@ -259,6 +259,9 @@ func compileKeyless(va *verify.Authority, a *v1alpha1.Authority, roots map[strin
 		va.TrustedMaterial, material = tr.material, tr.key
 	}
 	va.RequireTlog = a.Tlog != v1alpha1.TlogIgnore
+	if a.Keyless.CertificateAuthority != nil {
+		return material, compileCertificateAuthority(va, a.Keyless)
+	}
 	if !va.RequireTlog {
 		tm := va.TrustedMaterial
 		if tm == nil {
