@@ -81,13 +81,15 @@ func (g GitHubActions) Validate() error {
 	return nil
 }
 
-// describeWorkflow says what cert claims of its GitHub Actions run, for a deny message.
-func describeWorkflow(cert *x509.Certificate) string {
+// workflowWho says who cert was issued to in the short form's terms: the GitHub Actions run and
+// the issuer, or, when it carries no claims on github.com, its subject and why.
+func workflowWho(cert *x509.Certificate, s Signer) string {
 	if got, ok := workflowClaims(cert); ok {
-		return got.String()
+		return "certificate of " + got.String() + ", issuer " + s.Issuer
 	}
+	why := "no GitHub Actions workflow extensions"
 	if ext, err := certificate.ParseExtensions(cert.Extensions); err == nil && ext.SourceRepositoryURI != "" {
-		return "source repository " + ext.SourceRepositoryURI + ", not on github.com"
+		why = "source repository " + ext.SourceRepositoryURI + ", not on github.com"
 	}
-	return "no GitHub Actions workflow extensions"
+	return fmt.Sprintf("certificate subject %s, issuer %s (%s)", s.Subject, s.Issuer, why)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/verify"
@@ -43,10 +44,10 @@ func TestGitHubShortForm(t *testing.T) {
 		{"repository alone", good, verify.GitHubActions{Repository: "org/repo"}, ""},
 		{"the caller's workflow, also when it calls a reusable one", good, verify.GitHubActions{Repository: "org/repo", Workflow: build}, ""},
 		{"signer workflow without the caller", sigtest.GitHubRun("org/repo", build, main, ""), full,
-			"(GitHub Actions repository org/repo, workflow .github/workflows/build.yml, ref refs/heads/main, signer workflow org/repo/.github/workflows/build.yml)"},
-		{"a fork", sigtest.GitHubRun("org/repo-fork", build, main, shared+"@refs/tags/v2.1.0"), full, "(GitHub Actions repository org/repo-fork,"},
-		{"a repository the name is a prefix of", sigtest.GitHubRun("org/repository", build, main, shared+"@refs/tags/v2.1.0"), full, "(GitHub Actions repository org/repository,"},
-		{"another owner", sigtest.GitHubRun("evil/repo", build, main, shared+"@refs/tags/v2.1.0"), full, "(GitHub Actions repository evil/repo,"},
+			"certificate of GitHub Actions repository org/repo, workflow .github/workflows/build.yml, ref refs/heads/main, signer workflow org/repo/.github/workflows/build.yml, issuer"},
+		{"a fork", sigtest.GitHubRun("org/repo-fork", build, main, shared+"@refs/tags/v2.1.0"), full, "certificate of GitHub Actions repository org/repo-fork,"},
+		{"a repository the name is a prefix of", sigtest.GitHubRun("org/repository", build, main, shared+"@refs/tags/v2.1.0"), full, "certificate of GitHub Actions repository org/repository,"},
+		{"another owner", sigtest.GitHubRun("evil/repo", build, main, shared+"@refs/tags/v2.1.0"), full, "certificate of GitHub Actions repository evil/repo,"},
 		{"another host", modify(func(id *sigtest.Identity) {
 			id.Claims.SourceRepositoryURI = "https://github.example.com/org/repo"
 			id.Claims.BuildConfigURI = "https://github.example.com/org/repo/" + build + "@" + main
@@ -54,14 +55,14 @@ func TestGitHubShortForm(t *testing.T) {
 		{"a workflow the wanted one is a prefix of", sigtest.GitHubRun("org/repo", build+".evil", main, shared+"@refs/tags/v2.1.0"), full, "workflow .github/workflows/build.yml.evil,"},
 		{"a workflow the wanted one is a suffix of", sigtest.GitHubRun("org/repo", ".github/workflows/evil/"+build, main, shared+"@refs/tags/v2.1.0"), full, "workflow .github/workflows/evil/.github/workflows/build.yml,"},
 		{"the signer's path as the workflow", good, verify.GitHubActions{Repository: "org/repo", Workflow: ".github/workflows/sign.yml"},
-			"(GitHub Actions repository org/repo, workflow .github/workflows/build.yml,"},
+			"certificate of GitHub Actions repository org/repo, workflow .github/workflows/build.yml,"},
 		{"a ref the wanted one is a prefix of", sigtest.GitHubRun("org/repo", build, main+"-evil", shared+"@refs/tags/v2.1.0"), full, "ref refs/heads/main-evil,"},
-		{"another signer workflow", sigtest.GitHubRun("org/repo", build, main, "org/evil/.github/workflows/sign.yml@refs/tags/v2.1.0"), full, "signer workflow org/evil/.github/workflows/sign.yml)"},
+		{"another signer workflow", sigtest.GitHubRun("org/repo", build, main, "org/evil/.github/workflows/sign.yml@refs/tags/v2.1.0"), full, "signer workflow org/evil/.github/workflows/sign.yml, issuer"},
 		{"the right SAN and no extensions", modify(func(id *sigtest.Identity) { id.Claims = sigtest.Claims{} }), verify.GitHubActions{Repository: "org/repo"},
 			"(no GitHub Actions workflow extensions)"},
 		{"only the deprecated extensions", modify(func(id *sigtest.Identity) { id.Claims = id.Claims.DeprecatedOnly() }), verify.GitHubActions{Repository: "org/repo"},
 			"(no GitHub Actions workflow extensions)"},
-		{"another issuer", modify(func(id *sigtest.Identity) { id.Issuer = "https://evil.example" }), full, "issuer https://evil.example (GitHub Actions repository org/repo,"},
+		{"another issuer", modify(func(id *sigtest.Identity) { id.Issuer = "https://evil.example" }), full, "certificate of GitHub Actions repository org/repo, workflow .github/workflows/build.yml, ref refs/heads/main, signer workflow org/shared/.github/workflows/sign.yml, issuer https://evil.example: not a wanted identity"},
 	}
 	for _, format := range []string{verify.FormatLegacy, verify.FormatBundle} {
 		for i, tt := range tests {
@@ -100,6 +101,53 @@ func checkDeny(t *testing.T, c *verify.Client, d name.Digest, a *verify.Authorit
 	for _, s := range subs {
 		if !containsAny(err.Error(), []string{s}) {
 			t.Fatalf("Verify = %v; want it to say %q", err, s)
+		}
+	}
+}
+
+// TestGitHubShortFormWithoutLogs verifies the short form as GitHub's own Sigstore instance is
+// used: a root with a Fulcio CA and a timestamp authority but no CT logs and no Rekor log
+// (test/testdata/sigstore/github), certificates without SCTs, tlog: ignore.
+func TestGitHubShortFormWithoutLogs(t *testing.T) {
+	ss, err := sigtest.NewSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := ss.TrustedRoot
+	githubLike, err := root.NewTrustedRoot(root.TrustedRootMediaType01, tr.FulcioCertificateAuthorities(), nil, tr.TimestampingAuthorities(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := sigtest.NewRegistry(t, true)
+	c := newClient(t)
+	run := func(repo string, timestamp bool) sigtest.Identity {
+		id := sigtest.GitHubRun(repo, ".github/workflows/build.yml", "refs/heads/main", "")
+		id.NoSCT, id.NoTlog, id.Timestamp = true, true, timestamp
+		return id
+	}
+	want := verify.GitHubActions{Repository: "org/repo", Ref: "refs/heads/main"}
+	for i, tt := range []struct {
+		name    string
+		signAs  sigtest.Identity
+		failure []string
+	}{
+		{"timestamped", run("org/repo", true), nil},
+		{"no timestamp", run("org/repo", false), []string{"no signed timestamp from a trusted timestamp authority", "threshold not met for verified signed timestamps"}},
+		{"a fork, timestamped", run("org/repo-fork", true), []string{"certificate of GitHub Actions repository org/repo-fork,"}},
+	} {
+		for _, format := range []string{verify.FormatLegacy, verify.FormatBundle} {
+			t.Run(format+"/"+tt.name, func(t *testing.T) {
+				d := reg.PushRandom(t, "github-like/"+format+":"+string(rune('a'+i)))
+				sign := ss.SignLegacy
+				if format == verify.FormatBundle {
+					sign = ss.SignBundle
+				}
+				if err := sign(d, tt.signAs); err != nil {
+					t.Fatalf("signing: %v", err)
+				}
+				a := &verify.Authority{Name: "gh", Identities: []verify.Identity{{GitHub: &want}}, TrustedMaterial: githubLike}
+				checkKeyless(t, c, d, a, tt.failure, tt.signAs)
+			})
 		}
 	}
 }

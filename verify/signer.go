@@ -96,10 +96,13 @@ func rejection(cert *x509.Certificate, a *Authority, err error) error {
 	}
 	who := fmt.Sprintf("certificate subject %s, issuer %s", s.Subject, s.Issuer)
 	if a.hasGitHub() {
-		who += " (" + describeWorkflow(cert) + ")"
+		who = workflowWho(cert, s)
 	}
 	msg := err.Error()
 	if errors.Is(err, errIdentity) || strings.Contains(msg, errIdentity.Error()) || strings.Contains(msg, "CertificateIdentity") {
+		if a.hasGitHub() { // the wanted workflows are in the reason's head, and long
+			return fmt.Errorf("%s: not a wanted identity", who)
+		}
 		return fmt.Errorf("%s; %s", who, wanted(a.Identities))
 	}
 	return fmt.Errorf("%s: %s", who, explain(oneLine(msg)))
