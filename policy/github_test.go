@@ -1,11 +1,14 @@
 package policy_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
+	"github.com/portcullis-dev/portcullis/internal/tooltest"
 	"github.com/portcullis-dev/portcullis/policy"
 )
 
@@ -35,10 +38,25 @@ func TestGitHubIdentityPolicy(t *testing.T) {
 	dec := decide(t, e, "team", reg.Host+"/team/app:2")
 	denial := strings.Join(dec.Denials(), "\n")
 	for _, want := range []string{"wanted GitHub Actions repository org/repo, workflow .github/workflows/build.yml, ref refs/heads/main",
-		"(GitHub Actions repository org/repo-fork, workflow .github/workflows/build.yml, ref refs/heads/main"} {
+		"certificate of GitHub Actions repository org/repo-fork, workflow .github/workflows/build.yml, ref refs/heads/main"} {
 		if dec.Allowed || !strings.Contains(denial, want) {
 			t.Fatalf("a fork's signature: allowed %v, %q; want a denial saying %q", dec.Allowed, denial, want)
 		}
+	}
+
+	// GitHub's own instance (no CT logs, no Rekor log, a timestamp authority) is the short
+	// form's target with tlog: ignore.
+	githubRoot, err := os.ReadFile(filepath.Join(tooltest.Root(t), "test/testdata/sigstore/github/trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onGitHub := policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("gh", spec(reg.Host+"/team/**", keyless("ci", "github-root", v1alpha1.TlogIgnore, gh)))},
+		TrustRoots: []v1alpha1.TrustRoot{trustRoot("github-root", 1, githubRoot)}}
+	if err := policy.Compile(onGitHub).Policies()[0].Err; err != nil {
+		t.Fatalf("the short form on GitHub's trusted root with tlog: ignore: %v", err)
+	}
+	if dec := decide(t, engine(t, onGitHub), "team", reg.Host+"/team/app:1"); dec.Allowed {
+		t.Fatal("a signature from another Fulcio was allowed on GitHub's trusted root")
 	}
 
 	withIssuer := gh
