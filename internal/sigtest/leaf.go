@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -167,4 +168,19 @@ func (s *Sigstore) sctList(tbs []byte, issuer *x509.Certificate, at time.Time) (
 		return pkix.Extension{}, fmt.Errorf("encoding the SCT list: %w", err)
 	}
 	return pkix.Extension{Id: oidSCTList, Value: value}, nil
+}
+
+// IssueLeaf issues a certificate for id as leaf does, and returns it, its chain (the issuing CA
+// first, the root last) and its private key as PEM, for signing with the cosign CLI (cosign
+// import-key-pair, cosign sign --certificate --certificate-chain).
+func (s *Sigstore) IssueLeaf(id Identity) (certPEM, chainPEM, keyPEM []byte, err error) {
+	cert, key, chain, err := s.leaf(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pemOf(cert), pemOf(chain...), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
