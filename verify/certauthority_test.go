@@ -66,19 +66,21 @@ func TestCertificateAuthority(t *testing.T) {
 		{"log required, none", year, anyIssuer, withTimes, true, []string{"no transparency log entry, and the authority requires one", "not enough verified log entries"}},
 	}
 	for _, format := range []string{verify.FormatLegacy, verify.FormatBundle} {
-		for i, tt := range tests {
-			t.Run(format+"/"+tt.name, func(t *testing.T) {
-				d := reg.PushRandom(t, "ca/"+format+":"+string(rune('a'+i)))
-				sign := corp.SignLegacy
-				if format == verify.FormatBundle {
-					sign = corp.SignBundle
-				}
-				if err := sign(d, tt.signAs); err != nil {
-					t.Fatalf("signing: %v", err)
-				}
-				a := &verify.Authority{Name: "corp", Identities: []verify.Identity{tt.want}, TrustedMaterial: tt.material, RequireTlog: tt.tlog, AdmissionTime: true}
-				checkKeyless(t, c, d, a, tt.failure, tt.signAs)
-			})
+		for _, attest := range []bool{false, true} {
+			kind := map[bool]string{false: "signature", true: "attestation"}[attest]
+			for i, tt := range tests {
+				t.Run(format+"/"+kind+"/"+tt.name, func(t *testing.T) {
+					d := reg.PushRandom(t, "ca/"+format+"-"+kind+":"+string(rune('a'+i)))
+					if err := signOrAttest(t, corp, d, format, attest, tt.signAs); err != nil {
+						t.Fatalf("signing: %v", err)
+					}
+					a := &verify.Authority{Name: "corp", Identities: []verify.Identity{tt.want}, TrustedMaterial: tt.material, RequireTlog: tt.tlog, AdmissionTime: true}
+					if attest {
+						a.Attestations = []string{provenance}
+					}
+					checkKeyless(t, c, d, a, tt.failure, tt.signAs)
+				})
+			}
 		}
 	}
 }

@@ -65,24 +65,26 @@ func TestGitHubShortForm(t *testing.T) {
 		{"another issuer", modify(func(id *sigtest.Identity) { id.Issuer = "https://evil.example" }), full, "certificate of GitHub Actions repository org/repo, workflow .github/workflows/build.yml, ref refs/heads/main, signer workflow org/shared/.github/workflows/sign.yml, issuer https://evil.example: not a wanted identity"},
 	}
 	for _, format := range []string{verify.FormatLegacy, verify.FormatBundle} {
-		for i, tt := range tests {
-			t.Run(format+"/"+tt.name, func(t *testing.T) {
-				d := reg.PushRandom(t, "github/"+format+":"+string(rune('a'+i)))
-				sign := ss.SignLegacy
-				if format == verify.FormatBundle {
-					sign = ss.SignBundle
-				}
-				if err := sign(d, tt.signAs); err != nil {
-					t.Fatalf("signing: %v", err)
-				}
-				want := tt.want
-				a := &verify.Authority{Name: "ci", Identities: []verify.Identity{{GitHub: &want}}, TrustedMaterial: ss.TrustedRoot, RequireTlog: true}
-				if tt.failure != "" {
-					checkDeny(t, c, d, a, tt.failure, "wanted "+want.String())
-					return
-				}
-				checkKeyless(t, c, d, a, nil, tt.signAs)
-			})
+		for _, attest := range []bool{false, true} {
+			kind := map[bool]string{false: "signature", true: "attestation"}[attest]
+			for i, tt := range tests {
+				t.Run(format+"/"+kind+"/"+tt.name, func(t *testing.T) {
+					d := reg.PushRandom(t, "github/"+format+"-"+kind+":"+string(rune('a'+i)))
+					if err := signOrAttest(t, ss, d, format, attest, tt.signAs); err != nil {
+						t.Fatalf("signing: %v", err)
+					}
+					want := tt.want
+					a := &verify.Authority{Name: "ci", Identities: []verify.Identity{{GitHub: &want}}, TrustedMaterial: ss.TrustedRoot, RequireTlog: true}
+					if attest {
+						a.Attestations = []string{provenance}
+					}
+					if tt.failure != "" {
+						checkDeny(t, c, d, a, tt.failure, "wanted "+want.String())
+						return
+					}
+					checkKeyless(t, c, d, a, nil, tt.signAs)
+				})
+			}
 		}
 	}
 	if got := full.String(); got != "GitHub Actions repository org/repo, workflow .github/workflows/build.yml, ref refs/heads/main, signer workflow org/shared/.github/workflows/sign.yml" {
