@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 )
@@ -27,6 +28,7 @@ func Lint(kind string, spec *v1alpha1.ImagePolicySpec) []string {
 		if a.Keyless == nil {
 			continue
 		}
+		out = append(out, lintCertificateAuthority(fmt.Sprintf("spec.authorities[%d].keyless.certificateAuthority: ", i), a.Keyless, time.Now())...)
 		for j, id := range a.Keyless.Identities {
 			field := fmt.Sprintf("spec.authorities[%d].keyless.identities[%d].", i, j)
 			if w := lintRegExp(field+"subjectRegExp", id.SubjectRegExp,
