@@ -243,8 +243,8 @@ func compileKey(va *verify.Authority, a *v1alpha1.Authority, secret func(name, k
 // returns the trust root's identity and generation, for the verdict cache.
 func compileKeyless(va *verify.Authority, a *v1alpha1.Authority, roots map[string]trustRoot) (string, error) {
 	for _, id := range a.Keyless.Identities {
-		vid := verify.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp}
-		if err := vid.Validate(); err != nil {
+		vid, err := compileIdentity(id, a.Keyless.CertificateAuthority != nil)
+		if err != nil {
 			return "", err
 		}
 		va.Identities = append(va.Identities, vid)
@@ -264,6 +264,9 @@ func compileKeyless(va *verify.Authority, a *v1alpha1.Authority, roots map[strin
 		va.TrustedMaterial, material = tr.material, tr.key
 	}
 	va.RequireTlog = a.Tlog != v1alpha1.TlogIgnore
+	if a.Keyless.CertificateAuthority != nil {
+		return material, compileCertificateAuthority(va, a.Keyless)
+	}
 	if !va.RequireTlog {
 		tm := va.TrustedMaterial
 		if tm == nil {

@@ -6,6 +6,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 )
@@ -27,6 +28,7 @@ func Lint(kind string, spec *v1alpha1.ImagePolicySpec) []string {
 		if a.Keyless == nil {
 			continue
 		}
+		out = append(out, lintCertificateAuthority(fmt.Sprintf("spec.authorities[%d].keyless.certificateAuthority: ", i), a.Keyless, time.Now())...)
 		for j, id := range a.Keyless.Identities {
 			field := fmt.Sprintf("spec.authorities[%d].keyless.identities[%d].", i, j)
 			if w := lintRegExp(field+"subjectRegExp", id.SubjectRegExp,
@@ -36,6 +38,10 @@ func Lint(kind string, spec *v1alpha1.ImagePolicySpec) []string {
 			if w := lintRegExp(field+"issuerRegExp", id.IssuerRegExp,
 				"any issuer that merely contains a match (https://accounts.example.com.attacker.io for https://accounts.example.com)"); w != "" {
 				out = append(out, w)
+			}
+			if g := id.GitHub; g != nil && g.Workflow == "" && g.Ref == "" {
+				out = append(out, field+"github names repository "+g.Repository+" alone: any workflow in it, run from any branch or tag, "+
+					"can sign; add ref (refs/heads/main) and workflow (.github/workflows/release.yml)")
 			}
 		}
 	}

@@ -57,6 +57,11 @@ func TestLint(t *testing.T) {
 			[]string{"spec.authorities[0].keyless.identities[0].subjectRegExp `^a@example\\.com|b@example\\.com$` is not anchored with ^ and $, " + subjectAlso + "; write `^(?:^a@example\\.com|b@example\\.com$)$`"}},
 		{"an escaped $ is no anchor", policy.KindCluster, identity(v1alpha1.Identity{Issuer: gha, SubjectRegExp: `^a\$`}),
 			[]string{"spec.authorities[0].keyless.identities[0].subjectRegExp `^a\\$` is not anchored with ^ and $, " + subjectAlso + "; write `^a\\$$`"}},
+		{"github with a ref", policy.KindCluster, identity(v1alpha1.Identity{GitHub: &v1alpha1.GitHubIdentity{Repository: "my-org/my-repo", Ref: "refs/heads/main"}}), nil},
+		{"github with a workflow", policy.KindCluster, identity(v1alpha1.Identity{GitHub: &v1alpha1.GitHubIdentity{Repository: "my-org/my-repo", Workflow: ".github/workflows/release.yml"}}), nil},
+		{"github repository alone", policy.KindCluster, identity(v1alpha1.Identity{GitHub: &v1alpha1.GitHubIdentity{Repository: "my-org/my-repo"}}),
+			[]string{"spec.authorities[0].keyless.identities[0].github names repository my-org/my-repo alone: any workflow in it, run from any branch or tag, " +
+				"can sign; add ref (refs/heads/main) and workflow (.github/workflows/release.yml)"}},
 		{"a regexp that does not compile is a compile error, not a warning", policy.KindCluster, identity(v1alpha1.Identity{Issuer: gha, SubjectRegExp: `(`}), nil},
 
 		// Globs that match nothing.

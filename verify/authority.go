@@ -32,6 +32,10 @@ type Authority struct {
 	// time a keyless certificate is checked at. Without it, a keyless signature needs a signed
 	// timestamp from a trusted timestamp authority instead.
 	RequireTlog bool
+	// AdmissionTime checks a keyless certificate chain at admission time when a signature has
+	// neither a verified log entry the authority requires nor a signed timestamp, instead of
+	// refusing it: for an organization's own CA, whose certificates outlive a signature.
+	AdmissionTime bool
 	// SignatureRepository is where signatures live when not beside the image.
 	SignatureRepository *name.Repository
 	// Attestations are the predicate types (full URIs) that must each be attested. When set,
@@ -76,14 +80,19 @@ func (a *Authority) trustedMaterial() (root.TrustedMaterial, error) {
 
 // Identity is a certificate identity a keyless authority accepts: the OIDC issuer and the
 // subject (the certificate's SAN), each exact or an RE2 expression matched as written (anchor
-// it with ^ and $).
+// it with ^ and $); or, with GitHub set and the rest empty, a GitHub Actions workflow. An
+// identity without an issuer accepts any issuer, or none (a bring-your-own CA's certificates).
 type Identity struct {
 	Issuer, Subject             string
 	IssuerRegExp, SubjectRegExp string
+	GitHub                      *GitHubActions
 }
 
 // String renders the identity as deny messages show it.
 func (i Identity) String() string {
+	if i.GitHub != nil {
+		return i.GitHub.String()
+	}
 	issuer, subject := strconv.Quote(i.Issuer), strconv.Quote(i.Subject)
 	if i.IssuerRegExp != "" {
 		issuer = "matching " + strconv.Quote(i.IssuerRegExp)
@@ -91,18 +100,28 @@ func (i Identity) String() string {
 	if i.SubjectRegExp != "" {
 		subject = "matching " + strconv.Quote(i.SubjectRegExp)
 	}
+	if i.Issuer == "" && i.IssuerRegExp == "" {
+		return "subject " + subject + ", any issuer"
+	}
 	return "subject " + subject + ", issuer " + issuer
 }
 
-// Validate checks that every regular expression compiles.
+// Validate checks that every regular expression compiles and that the identity is either a
+// GitHub short form alone, or a subject with at most one issuer.
 func (i Identity) Validate() error {
+	if i.GitHub != nil {
+		if i.Issuer != "" || i.IssuerRegExp != "" || i.Subject != "" || i.SubjectRegExp != "" {
+			return errors.New("a github identity sets the issuer and subject itself: leave them out")
+		}
+		return i.GitHub.Validate()
+	}
 	for _, re := range []string{i.IssuerRegExp, i.SubjectRegExp} {
 		if _, err := regexp.Compile(re); err != nil {
 			return fmt.Errorf("identity regular expression %q: %w", re, err)
 		}
 	}
-	if (i.Issuer == "") == (i.IssuerRegExp == "") || (i.Subject == "") == (i.SubjectRegExp == "") {
-		return errors.New("an identity needs exactly one of issuer or issuerRegExp, and one of subject or subjectRegExp")
+	if (i.Issuer != "" && i.IssuerRegExp != "") || (i.Subject == "") == (i.SubjectRegExp == "") {
+		return errors.New("an identity needs at most one of issuer or issuerRegExp, and exactly one of subject or subjectRegExp")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,11 +105,14 @@ func invalidAt(leaf *x509.Certificate, t time.Time, tm root.TrustedMaterial) str
 		case len(chain) - 1:
 			role = "root CA"
 		}
+		if cn := c.Subject.CommonName; cn != "" {
+			role += " " + strconv.Quote(cn)
+		}
 		switch {
 		case t.After(c.NotAfter):
-			return fmt.Sprintf("%s %q expired at %s", role, c.Subject.CommonName, c.NotAfter.UTC().Format(time.RFC3339))
+			return fmt.Sprintf("%s expired at %s", role, c.NotAfter.UTC().Format(time.RFC3339))
 		case t.Before(c.NotBefore):
-			return fmt.Sprintf("%s %q was not valid until %s", role, c.Subject.CommonName, c.NotBefore.UTC().Format(time.RFC3339))
+			return fmt.Sprintf("%s was not valid until %s", role, c.NotBefore.UTC().Format(time.RFC3339))
 		}
 	}
 	return "the trusted Fulcio CA was not valid then"

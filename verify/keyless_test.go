@@ -71,18 +71,7 @@ func TestKeyless(t *testing.T) {
 				kind := map[bool]string{false: "signature", true: "attestation"}[attest]
 				t.Run(format+"/"+kind+"/"+tt.name, func(t *testing.T) {
 					d := reg.PushRandom(t, "keyless/"+format+"-"+kind+":"+string(rune('a'+i)))
-					var err error
-					switch {
-					case format == verify.FormatLegacy && !attest:
-						err = ss.SignLegacy(d, tt.signAs)
-					case format == verify.FormatLegacy:
-						err = ss.AttestLegacy(d, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), tt.signAs)
-					case !attest:
-						err = ss.SignBundle(d, tt.signAs)
-					default:
-						err = ss.AttestBundle(d, provenance, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), tt.signAs)
-					}
-					if err != nil {
+					if err := signOrAttest(t, ss, d, format, attest, tt.signAs); err != nil {
 						t.Fatalf("signing: %v", err)
 					}
 					a := &verify.Authority{Name: "ci", Identities: tt.want, TrustedMaterial: ss.TrustedRoot, RequireTlog: tt.tlog}
@@ -94,6 +83,19 @@ func TestKeyless(t *testing.T) {
 			}
 		}
 	}
+}
+
+// signOrAttest signs d, or attests a provenance of it, as id, in format.
+func signOrAttest(t *testing.T, ss *sigtest.Sigstore, d name.Digest, format string, attest bool, id sigtest.Identity) error {
+	switch {
+	case format == verify.FormatLegacy && !attest:
+		return ss.SignLegacy(d, id)
+	case format == verify.FormatLegacy:
+		return ss.AttestLegacy(d, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), id)
+	case !attest:
+		return ss.SignBundle(d, id)
+	}
+	return ss.AttestBundle(d, provenance, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), id)
 }
 
 func checkKeyless(t *testing.T, c *verify.Client, d name.Digest, a *verify.Authority, failure []string, as sigtest.Identity) {

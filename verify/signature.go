@@ -94,8 +94,10 @@ func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) 
 	// Keyless: the certificate is checked at the time the log recorded, or, when the log is
 	// not required, at the time a trusted timestamp authority signed.
 	co.UseSignedTimestamps = !a.RequireTlog
+	// A root without CT logs (an organization's own CA) has no SCTs to require.
+	co.IgnoreSCT = len(tm.CTLogs()) == 0
 	for _, id := range a.Identities {
-		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
+		co.Identities = append(co.Identities, id.cosign())
 	}
 	return co, nil
 }

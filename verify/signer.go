@@ -21,6 +21,9 @@ type legacyCheck func(context.Context, oci.Signature, v1.Hash, *cosign.CheckOpts
 // verifyLegacy verifies one legacy layer against a and says who signed it.
 func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpts, a *Authority, check legacyCheck) (Signer, error) {
 	cert, _ := sig.Cert()
+	if err := legacyAtAdmission(sig, cert, a, co.TrustedMaterial); err != nil {
+		return Signer{}, rejection(cert, a, err)
+	}
 	if _, err := guard(func() (bool, error) { return check(s.ctx, sig, h, co) }); err != nil {
 		var p *panicked
 		if ts, _ := sig.RFC3161Timestamp(); errors.As(err, &p) && ts != nil {
@@ -32,13 +35,19 @@ func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpt
 		return Signer{KeyID: a.Key.ID}, nil
 	}
 	if !a.RequireTlog {
-		// cosign accepts a certificate still valid now without a timestamp; we want one.
+		// cosign accepts a certificate still valid now without a timestamp; we want one, unless
+		// the authority checks at admission time.
 		if ts, err := sig.RFC3161Timestamp(); err != nil || ts == nil {
-			return Signer{}, rejection(cert, a, errors.New("no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"))
+			if !a.AdmissionTime {
+				return Signer{}, rejection(cert, a, errors.New("no signed timestamp from a trusted timestamp authority, and the authority ignores the transparency log (tlog: ignore)"))
+			}
 		}
 	}
 	if err := checkChainAt(sig, cert, co); err != nil {
 		return Signer{}, rejection(cert, a, err)
+	}
+	if !a.accepts(cert) {
+		return Signer{}, rejection(cert, a, errIdentity)
 	}
 	return certSigner(cert), nil
 }
@@ -50,19 +59,27 @@ func verifyBundleAs(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgb
 		res, err := verifyBundle(ctx, co, h, b)
 		return res, Signer{KeyID: a.Key.ID}, err
 	}
-	var last error
-	for _, id := range co.Identities {
-		one := *co
-		one.Identities = []cosign.Identity{id}
-		res, err := verifyBundle(ctx, &one, h, b)
-		if err == nil {
-			return res, summarySigner(res), nil
-		}
-		last = err
-	}
 	var cert *x509.Certificate
 	if vc, err := b.VerificationContent(); err == nil {
 		cert = vc.Certificate()
+	}
+	co, now := bundleTime(co, b, a)
+	if now && cert != nil {
+		if err := atAdmission(cert, co.TrustedMaterial); err != nil {
+			return nil, Signer{}, rejection(cert, a, err)
+		}
+	}
+	var last error
+	for k, id := range co.Identities {
+		one := *co
+		one.Identities = []cosign.Identity{id}
+		res, err := verifyBundle(ctx, &one, h, b)
+		if err == nil && cert != nil && a.Identities[k].matches(cert) {
+			return res, summarySigner(res), nil
+		}
+		if last = err; err == nil {
+			last = errIdentity
+		}
 	}
 	return nil, Signer{}, rejection(cert, a, explainLeafFailure(last, cert, co.TrustedMaterial))
 }
@@ -74,9 +91,18 @@ func rejection(cert *x509.Certificate, a *Authority, err error) error {
 		return err
 	}
 	s := certSigner(cert)
+	if s.Issuer == "" {
+		s.Issuer = "(none)"
+	}
 	who := fmt.Sprintf("certificate subject %s, issuer %s", s.Subject, s.Issuer)
+	if a.hasGitHub() {
+		who = workflowWho(cert, s)
+	}
 	msg := err.Error()
-	if strings.Contains(msg, "none of the expected identities matched") || strings.Contains(msg, "CertificateIdentity") {
+	if errors.Is(err, errIdentity) || strings.Contains(msg, errIdentity.Error()) || strings.Contains(msg, "CertificateIdentity") {
+		if a.hasGitHub() { // the wanted workflows are in the reason's head, and long
+			return fmt.Errorf("%s: not a wanted identity", who)
+		}
 		return fmt.Errorf("%s; %s", who, wanted(a.Identities))
 	}
 	return fmt.Errorf("%s: %s", who, explain(oneLine(msg)))

@@ -15,6 +15,7 @@ const (
 // Authority is one signer a policy trusts. Exactly one of key, keyless or static is set.
 // +kubebuilder:validation:XValidation:rule="[has(self.key), has(self.keyless), has(self.static)].filter(x, x).size() == 1",message="exactly one of key, keyless or static must be set"
 // +kubebuilder:validation:XValidation:rule="!has(self.static) || !has(self.attestations) || size(self.attestations) == 0",message="a static authority cannot require attestations"
+// +kubebuilder:validation:XValidation:rule="!has(self.keyless) || !has(self.keyless.certificateAuthority) || has(self.keyless.trustRootRef) || (has(self.tlog) && self.tlog == 'ignore')",message="a keyless certificateAuthority without a trustRootRef has no transparency log to require: set tlog: ignore, or a trustRootRef whose Rekor logs and timestamp authorities to use"
 type Authority struct {
 	// Name identifies the authority in reasons and reports.
 	// +kubebuilder:validation:MinLength=1
@@ -71,7 +72,9 @@ type SecretKeyRef struct {
 	Key string `json:"key"`
 }
 
-// KeylessAuthority trusts Fulcio certificates issued to one of its identities.
+// KeylessAuthority trusts certificates issued to one of its identities: by a trust root's
+// Fulcio, or by the organization's own certificate authority.
+// +kubebuilder:validation:XValidation:rule="has(self.certificateAuthority) || self.identities.all(i, has(i.github) || has(i.issuer) || has(i.issuerRegExp))",message="an identity needs issuer or issuerRegExp; only a certificateAuthority's identities may leave the issuer out"
 type KeylessAuthority struct {
 	// Identities are the accepted {issuer, subject} pairs; one must match.
 	// +kubebuilder:validation:MinItems=1
@@ -79,13 +82,20 @@ type KeylessAuthority struct {
 	// +listType=atomic
 	Identities []Identity `json:"identities"`
 	// TrustRootRef names a TrustRoot; the default is the embedded public-good Sigstore root.
+	// With certificateAuthority, only the TrustRoot's timestamp authorities and Rekor logs are
+	// used.
 	// +optional
 	TrustRootRef string `json:"trustRootRef,omitempty"`
+	// CertificateAuthority replaces the trust root's Fulcio CAs with the organization's own.
+	// +optional
+	CertificateAuthority *CertificateAuthority `json:"certificateAuthority,omitempty"`
 }
 
-// Identity is a certificate issuer and subject, each exact or an RE2 regular expression.
-// +kubebuilder:validation:XValidation:rule="has(self.issuer) != has(self.issuerRegExp)",message="exactly one of issuer or issuerRegExp must be set"
-// +kubebuilder:validation:XValidation:rule="has(self.subject) != has(self.subjectRegExp)",message="exactly one of subject or subjectRegExp must be set"
+// Identity is a certificate issuer and subject, each exact or an RE2 regular expression, or a
+// GitHub Actions workflow.
+// +kubebuilder:validation:XValidation:rule="!(has(self.issuer) && has(self.issuerRegExp))",message="at most one of issuer or issuerRegExp may be set"
+// +kubebuilder:validation:XValidation:rule="has(self.github) || has(self.subject) != has(self.subjectRegExp)",message="exactly one of subject or subjectRegExp must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.github) || !(has(self.issuer) || has(self.issuerRegExp) || has(self.subject) || has(self.subjectRegExp))",message="github is the whole identity: it sets the issuer and subject itself"
 type Identity struct {
 	// +optional
 	Issuer string `json:"issuer,omitempty"`
@@ -95,6 +105,9 @@ type Identity struct {
 	IssuerRegExp string `json:"issuerRegExp,omitempty"`
 	// +optional
 	SubjectRegExp string `json:"subjectRegExp,omitempty"`
+	// GitHub is a GitHub Actions workflow on github.com, in place of issuer and subject.
+	// +optional
+	GitHub *GitHubIdentity `json:"github,omitempty"`
 }
 
 // StaticAction is what a static authority does.

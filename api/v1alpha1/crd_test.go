@@ -61,6 +61,27 @@ func TestCRDValidation(t *testing.T) {
 			s.Authorities[0].Key.SecretRef = &v1alpha1.SecretKeyRef{Name: "s", Key: "k"}
 		}, "exactly one of data or secretRef must be set"},
 		{"bad tlog", func(s *v1alpha1.ImagePolicySpec) { s.Authorities[0].Tlog = "maybe" }, `Unsupported value: "maybe"`},
+		{"github identity", func(s *v1alpha1.ImagePolicySpec) { s.Authorities[0] = keyless(gh, nil, "") }, ""},
+		{"github identity and an issuer", func(s *v1alpha1.ImagePolicySpec) {
+			id := gh
+			id.Issuer = "https://token.actions.githubusercontent.com"
+			s.Authorities[0] = keyless(id, nil, "")
+		}, "github is the whole identity"},
+		{"github repository without owner", func(s *v1alpha1.ImagePolicySpec) {
+			s.Authorities[0] = keyless(v1alpha1.Identity{GitHub: &v1alpha1.GitHubIdentity{Repository: "repo"}}, nil, "")
+		}, "spec.authorities[0].keyless.identities[0].github.repository"},
+		{"github workflow with a ref", func(s *v1alpha1.ImagePolicySpec) {
+			s.Authorities[0] = keyless(v1alpha1.Identity{GitHub: &v1alpha1.GitHubIdentity{Repository: "org/repo", Workflow: ".github/workflows/b.yml@refs/heads/main"}}, nil, "")
+		}, "spec.authorities[0].keyless.identities[0].github.workflow"},
+		{"no issuer without a certificate authority", func(s *v1alpha1.ImagePolicySpec) {
+			s.Authorities[0] = keyless(v1alpha1.Identity{Subject: "build@example.com"}, nil, "")
+		}, "only a certificateAuthority's identities may leave the issuer out"},
+		{"certificate authority, no issuer, tlog ignored", func(s *v1alpha1.ImagePolicySpec) {
+			s.Authorities[0] = keyless(v1alpha1.Identity{Subject: "build@example.com"}, &v1alpha1.CertificateAuthority{CertificateChain: "PEM"}, v1alpha1.TlogIgnore)
+		}, ""},
+		{"certificate authority requiring a log it has not", func(s *v1alpha1.ImagePolicySpec) {
+			s.Authorities[0] = keyless(v1alpha1.Identity{Subject: "build@example.com"}, &v1alpha1.CertificateAuthority{CertificateChain: "PEM"}, "")
+		}, "a keyless certificateAuthority without a trustRootRef has no transparency log to require"},
 		{"bad static action", func(s *v1alpha1.ImagePolicySpec) {
 			s.Authorities[0] = v1alpha1.Authority{Name: "s", Static: &v1alpha1.StaticAuthority{Action: "allow"}}
 		}, `Unsupported value: "allow"`},
@@ -110,9 +131,22 @@ func TestCRDValidation(t *testing.T) {
 	if strings.Join(cols, ",") != "Name,Mode,Ready,Age" {
 		t.Fatalf("kubectl get clusterimagepolicies columns = %v, want Name,Mode,Ready,Age", cols)
 	}
-	if len(table.Rows) != 1 || table.Rows[0].Cells[1] != "enforce" {
-		t.Fatalf("table rows = %+v; want the valid policy with mode enforce (the default)", table.Rows)
+	accepted := 0
+	for _, tt := range tests {
+		if tt.want == "" {
+			accepted++
+		}
 	}
+	if len(table.Rows) != accepted || table.Rows[0].Cells[0] != "pa" || table.Rows[0].Cells[1] != "enforce" {
+		t.Fatalf("table rows = %+v; want the %d valid policies, pa first with mode enforce (the default)", table.Rows, accepted)
+	}
+}
+
+var gh = v1alpha1.Identity{GitHub: &v1alpha1.GitHubIdentity{Repository: "org/repo", Workflow: ".github/workflows/build.yml", Ref: "refs/heads/main",
+	SignerWorkflow: "org/shared/.github/workflows/sign.yml"}}
+
+func keyless(id v1alpha1.Identity, ca *v1alpha1.CertificateAuthority, tlog v1alpha1.TlogPolicy) v1alpha1.Authority {
+	return v1alpha1.Authority{Name: "ci", Tlog: tlog, Keyless: &v1alpha1.KeylessAuthority{Identities: []v1alpha1.Identity{id}, CertificateAuthority: ca}}
 }
 
 func tableConfig(cfg *rest.Config) *rest.Config {

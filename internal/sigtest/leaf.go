@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -42,6 +43,13 @@ type Identity struct {
 	// Timestamp adds an RFC 3161 timestamp from the Sigstore's timestamp authority;
 	// BogusTimestamp adds one over other bytes.
 	Timestamp, BogusTimestamp bool
+	// Claims are the Fulcio extensions a CI workflow's certificate carries.
+	Claims Claims
+	// Lifetime is how long the certificate is valid; the zero value is Fulcio's 10 minutes.
+	Lifetime time.Duration
+	// NoIssuer leaves out the OIDC issuer extension, as a certificate from an organization's
+	// own CA may.
+	NoIssuer bool
 }
 
 func (id Identity) at() time.Time {
@@ -75,13 +83,22 @@ func (s *Sigstore) leaf(id Identity) (*x509.Certificate, *ecdsa.PrivateKey, []*x
 		chain = []*x509.Certificate{issuer, otherRoot}
 	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	lifetime := id.Lifetime
+	if lifetime == 0 {
+		lifetime = 10 * time.Minute
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber:    serial,
-		NotBefore:       id.at().Add(-time.Second),
-		NotAfter:        id.at().Add(10 * time.Minute),
-		KeyUsage:        x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		ExtraExtensions: []pkix.Extension{{Id: oidOIDCIssuer, Value: []byte(id.Issuer)}},
+		SerialNumber: serial,
+		NotBefore:    id.at().Add(-time.Second),
+		NotAfter:     id.at().Add(lifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}
+	if !id.NoIssuer {
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidOIDCIssuer, Value: []byte(id.Issuer)}}
+	}
+	if tmpl.ExtraExtensions, err = id.Claims.extensions(tmpl.ExtraExtensions); err != nil {
+		return nil, nil, nil, err
 	}
 	if strings.Contains(id.Subject, "://") {
 		u, err := url.Parse(id.Subject)
@@ -151,4 +168,19 @@ func (s *Sigstore) sctList(tbs []byte, issuer *x509.Certificate, at time.Time) (
 		return pkix.Extension{}, fmt.Errorf("encoding the SCT list: %w", err)
 	}
 	return pkix.Extension{Id: oidSCTList, Value: value}, nil
+}
+
+// IssueLeaf issues a certificate for id as leaf does, and returns it, its chain (the issuing CA
+// first, the root last) and its private key as PEM, for signing with the cosign CLI (cosign
+// import-key-pair, cosign sign --certificate --certificate-chain).
+func (s *Sigstore) IssueLeaf(id Identity) (certPEM, chainPEM, keyPEM []byte, err error) {
+	cert, key, chain, err := s.leaf(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pemOf(cert), pemOf(chain...), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }

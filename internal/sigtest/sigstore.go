@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"time"
@@ -137,4 +138,28 @@ func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 		return nil, fmt.Errorf("encoding the trusted root: %w", err)
 	}
 	return b, nil
+}
+
+// ChainPEM is the Fulcio CA's chain as PEM, the intermediate first and the root last: what an
+// organization gives as its own certificate authority.
+func (s *Sigstore) ChainPEM() []byte {
+	return pemOf(s.intermediate, s.root)
+}
+
+// OtherRootPEM is the Sigstore's intermediate followed by another CA's root: a chain that does
+// not end at the root that issued it.
+func (s *Sigstore) OtherRootPEM() ([]byte, error) {
+	other, _, _, _, err := fulcio()
+	if err != nil {
+		return nil, err
+	}
+	return pemOf(s.intermediate, other), nil
+}
+
+func pemOf(certs ...*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	return out
 }

@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/portcullis-dev/portcullis/internal/tooltest"
 )
 
@@ -88,4 +92,31 @@ func mustCosign(t *testing.T, dir string, args ...string) {
 	if out, err := cosign(t, dir, args...); err != nil {
 		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// pushRandom writes a random image to host/repo:1 and returns it by digest.
+func pushRandom(t *testing.T, host, repo string) string {
+	t.Helper()
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host + "/" + repo + ":1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	h, _ := img.Digest()
+	return ref.Context().Digest(h.String()).String()
+}
+
+// exitCode runs cmd and returns its output and exit code.
+func exitCode(t *testing.T, cmd *exec.Cmd) ([]byte, int) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out, ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out, 0
 }
