@@ -62,7 +62,7 @@ func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Res
 			continue
 		}
 		t.found++
-		_, signer, err := verifyBundleAs(s.ctx, co, h, b, a)
+		_, signer, err := verifyBundleAs(co.TrustedMaterial, h, b, a)
 		if err != nil {
 			t.reject(err)
 			continue

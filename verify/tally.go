@@ -39,6 +39,8 @@ func explain(msg string) string {
 		return "the signed payload is not a readable in-toto statement"
 	case strings.Contains(msg, "on envelope. Expected application/vnd.in-toto+json"):
 		return "the signed payload is not an in-toto statement (DSSE payload type)"
+	case strings.Contains(msg, "not enough verified log entries from transparency log"):
+		return "no transparency log entry verified by a log the trust root names (none, one from another log, or one whose signed entry timestamp does not verify), and the authority requires one (tlog: require)"
 	case strings.Contains(msg, "offline verification failed"):
 		return "no transparency log entry, and the authority requires one (tlog: require)"
 	case strings.HasPrefix(msg, "invalid or missing digest in claim: "):

@@ -42,22 +42,9 @@ func NewSigstore() (*Sigstore, error) {
 	if s.root, _, s.intermediate, s.intermediateKey, err = fulcio(); err != nil {
 		return nil, err
 	}
-	rootCA, rootKey, err := ca.GenerateRootCa()
-	if err != nil {
+	if s.tsaChain, s.tsaKey, err = tsa(); err != nil {
 		return nil, err
 	}
-	tsaInter, tsaInterKey, err := ca.GenerateTSAIntermediate(rootCA, rootKey)
-	if err != nil {
-		return nil, err
-	}
-	if s.tsaKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		return nil, err
-	}
-	tsaLeaf, err := ca.GenerateTSALeafCert(time.Now().Add(-5*time.Minute), s.tsaKey, tsaInter, tsaInterKey)
-	if err != nil {
-		return nil, err
-	}
-	s.tsaChain = []*x509.Certificate{tsaLeaf, tsaInter, rootCA}
 	for _, k := range []**ecdsa.PrivateKey{&s.rekorKey, &s.ctKey} {
 		if *k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 			return nil, err
