@@ -71,20 +71,7 @@ func TestKeyless(t *testing.T) {
 				kind := map[bool]string{false: "signature", true: "attestation"}[attest]
 				t.Run(format+"/"+kind+"/"+tt.name, func(t *testing.T) {
 					d := reg.PushRandom(t, "keyless/"+format+"-"+kind+":"+string(rune('a'+i)))
-					var err error
-					switch {
-					case format == verify.FormatLegacy && !attest:
-						err = ss.SignLegacy(d, tt.signAs)
-					case format == verify.FormatLegacy:
-						err = ss.AttestLegacy(d, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), tt.signAs)
-					case !attest:
-						err = ss.SignBundle(d, tt.signAs)
-					default:
-						err = ss.AttestBundle(d, provenance, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), tt.signAs)
-					}
-					if err != nil {
-						t.Fatalf("signing: %v", err)
-					}
+					signKeyless(t, ss, d, format, attest, tt.signAs)
 					a := &verify.Authority{Name: "ci", Identities: tt.want, TrustedMaterial: ss.TrustedRoot, RequireTlog: tt.tlog}
 					if attest {
 						a.Attestations = []string{provenance}
@@ -93,6 +80,25 @@ func TestKeyless(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// signKeyless signs d as id, in format, with a signature or a provenance attestation.
+func signKeyless(t *testing.T, ss *sigtest.Sigstore, d name.Digest, format string, attest bool, id sigtest.Identity) {
+	t.Helper()
+	var err error
+	switch {
+	case format == verify.FormatLegacy && !attest:
+		err = ss.SignLegacy(d, id)
+	case format == verify.FormatLegacy:
+		err = ss.AttestLegacy(d, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), id)
+	case !attest:
+		err = ss.SignBundle(d, id)
+	default:
+		err = ss.AttestBundle(d, provenance, sigtest.Statement(t, d, provenance, map[string]any{"builder": "ci"}), id)
+	}
+	if err != nil {
+		t.Fatalf("signing: %v", err)
 	}
 }
 

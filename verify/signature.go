@@ -94,6 +94,7 @@ func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) 
 	// Keyless: the certificate is checked at the time the log recorded, or, when the log is
 	// not required, at the time a trusted timestamp authority signed.
 	co.UseSignedTimestamps = !a.RequireTlog
+	co.IgnoreSCT = !requiresSCT(tm)
 	for _, id := range a.Identities {
 		co.Identities = append(co.Identities, cosign.Identity{Issuer: id.Issuer, Subject: id.Subject, IssuerRegExp: id.IssuerRegExp, SubjectRegExp: id.SubjectRegExp})
 	}

@@ -29,6 +29,9 @@ type Sigstore struct {
 	rekorKey, ctKey    *ecdsa.PrivateKey
 	tsaChain           []*x509.Certificate
 	tsaKey             *ecdsa.PrivateKey
+	// withoutLogs leaves the transparency and CT logs out of the trusted root, and SCTs out of
+	// certificates.
+	withoutLogs bool
 	// TrustedRootJSON is the Sigstore TrustedRoot document, as a TrustRoot resource holds it.
 	TrustedRootJSON []byte
 	// TrustedRoot is that document parsed.
@@ -50,11 +53,7 @@ func NewSigstore() (*Sigstore, error) {
 			return nil, err
 		}
 	}
-	if s.TrustedRootJSON, err = s.trustedRootJSON(); err != nil {
-		return nil, err
-	}
-	s.TrustedRoot, err = root.NewTrustedRootFromJSON(s.TrustedRootJSON)
-	return s, err
+	return s, s.publish()
 }
 
 // fulcio makes a root CA (valid from 5 hours ago) and a code-signing intermediate under it,
@@ -74,6 +73,16 @@ func fulcio() (rootCert *x509.Certificate, rootKey *ecdsa.PrivateKey, inter *x50
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}, BasicConstraintsValid: true, IsCA: true,
 	}, rootCert, &interKey.PublicKey, rootKey)
 	return
+}
+
+// publish writes the trusted root that names the Sigstore's CAs and logs as they are now.
+func (s *Sigstore) publish() error {
+	var err error
+	if s.TrustedRootJSON, err = s.trustedRootJSON(); err != nil {
+		return err
+	}
+	s.TrustedRoot, err = root.NewTrustedRootFromJSON(s.TrustedRootJSON)
+	return err
 }
 
 func (s *Sigstore) trustedRootJSON() ([]byte, error) {
@@ -118,6 +127,9 @@ func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 			Subject: &protocommon.DistinguishedName{Organization: "sigstore.dev", CommonName: "tsa"},
 			Uri:     "https://tsa.localhost", CertChain: chain(s.tsaChain...), ValidFor: validFor,
 		}},
+	}
+	if s.withoutLogs {
+		tr.Tlogs, tr.Ctlogs = nil, nil
 	}
 	b, err := protojson.Marshal(tr)
 	if err != nil {
