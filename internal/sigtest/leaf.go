@@ -39,6 +39,9 @@ type Identity struct {
 	UntrustedCA bool
 	// NoTlog makes no Rekor entry; TamperSET corrupts the entry's signed timestamp.
 	NoTlog, TamperSET bool
+	// RekorV2 logs a bundle in the Rekor v2 log instead, forged as Forgery says.
+	RekorV2 bool
+	Forgery Forgery
 	// Timestamp adds an RFC 3161 timestamp from the Sigstore's timestamp authority;
 	// BogusTimestamp adds one over other bytes.
 	Timestamp, BogusTimestamp bool

@@ -1,7 +1,9 @@
 package sigtest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -19,14 +21,15 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Sigstore is an in-memory Sigstore: a Fulcio CA, a CT log, a Rekor log and a timestamp
-// authority, with their keys, and the trusted root that names them. Its certificates carry
+// Sigstore is an in-memory Sigstore: a Fulcio CA, a CT log, a Rekor v1 log, a Rekor v2 log
+// (Ed25519, as public-good's log2025-1) and a timestamp authority, with their keys, and the trusted root that names them. Its certificates carry
 // real embedded SCTs, which sigstore-go's pkg/testing/ca does not make, so the CA certificates
 // come from that package and the rest is made here with the same libraries.
 type Sigstore struct {
 	root, intermediate *x509.Certificate
 	intermediateKey    *ecdsa.PrivateKey
 	rekorKey, ctKey    *ecdsa.PrivateKey
+	rekorV2Key         ed25519.PrivateKey
 	tsaChain           []*x509.Certificate
 	tsaKey             *ecdsa.PrivateKey
 	// withoutLogs leaves the transparency and CT logs out of the trusted root, and SCTs out of
@@ -52,6 +55,9 @@ func NewSigstore() (*Sigstore, error) {
 		if *k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 			return nil, err
 		}
+	}
+	if _, s.rekorV2Key, err = ed25519.GenerateKey(rand.Reader); err != nil {
+		return nil, err
 	}
 	return s, s.publish()
 }
@@ -87,16 +93,20 @@ func (s *Sigstore) publish() error {
 
 func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 	validFor := &protocommon.TimeRange{Start: timestamppb.New(time.Now().Add(-5 * time.Hour))}
-	logOf := func(url string, k *ecdsa.PrivateKey) (*prototrustroot.TransparencyLogInstance, error) {
+	logOf := func(url string, k crypto.Signer) (*prototrustroot.TransparencyLogInstance, error) {
 		der, err := x509.MarshalPKIXPublicKey(k.Public())
 		if err != nil {
 			return nil, err
 		}
 		id := sha256.Sum256(der)
+		details := protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
+		if _, ok := k.(ed25519.PrivateKey); ok {
+			details = protocommon.PublicKeyDetails_PKIX_ED25519
+		}
 		return &prototrustroot.TransparencyLogInstance{
 			BaseUrl:       url,
 			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
-			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, ValidFor: validFor},
+			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: details, ValidFor: validFor},
 			LogId:         &protocommon.LogId{KeyId: id[:]},
 		}, nil
 	}
@@ -111,13 +121,17 @@ func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	rekorV2, err := logOf(RekorV2URL, s.rekorV2Key)
+	if err != nil {
+		return nil, err
+	}
 	ctlog, err := logOf("https://ctfe.localhost", s.ctKey)
 	if err != nil {
 		return nil, err
 	}
 	tr := &prototrustroot.TrustedRoot{
 		MediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-		Tlogs:     []*prototrustroot.TransparencyLogInstance{rekor},
+		Tlogs:     []*prototrustroot.TransparencyLogInstance{rekor, rekorV2},
 		Ctlogs:    []*prototrustroot.TransparencyLogInstance{ctlog},
 		CertificateAuthorities: []*prototrustroot.CertificateAuthority{{
 			Subject: &protocommon.DistinguishedName{Organization: "sigstore.dev", CommonName: "sigstore"},
