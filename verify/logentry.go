@@ -19,12 +19,12 @@ func explainBundle(err error, b *sgbundle.Bundle) error {
 	if i < 0 {
 		return err
 	}
-	why := "no verified signing time: no signed entry timestamp from a trusted transparency log, and no signed timestamp from a trusted timestamp authority"
+	why := "no verified signing time: no signed entry timestamp from a trusted log, and no RFC 3161 timestamp from a trusted timestamp authority verifies"
 	if hasRekorV2(b) {
-		why = "its transparency log entry is in a Rekor v2 log, which records no time, and it carries no signed timestamp from a trusted timestamp authority"
+		why = "its Rekor v2 log entry records no time, and no RFC 3161 timestamp from a trusted timestamp authority verifies"
 	}
-	if _, cause, ok := strings.Cut(msg[i:], "; error: "); ok && cause != "" {
-		why += " (" + cause + ")"
+	if _, cause, ok := strings.Cut(msg[i:], "; error: "); ok && cause != "" && !strings.HasPrefix(cause, "%!w(<nil>)") { // sigstore-go joins no errors
+		why += ": " + strings.TrimPrefix(cause, "unable to verify signed timestamps: ")
 	}
 	return errors.New(why)
 }

@@ -85,11 +85,15 @@ func first(xs []string) []string {
 	return xs
 }
 
+// maxReasonBytes bounds one rejection: enough for a keyless one to name a CI workflow's
+// certificate subject (150 bytes or more) and still say why.
+const maxReasonBytes = 480
+
 // oneLine flattens a multi-line library error and bounds its length.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	if len(s) > maxReasonBytes {
+		s = s[:maxReasonBytes] + "…"
 	}
 	return s
 }
