@@ -2,14 +2,9 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 )
@@ -32,18 +27,7 @@ func TestAgreesWithCosign(t *testing.T) {
 		"in-process (referrers API)":  sigtest.NewRegistry(t, true).Host,
 	}
 	for regName, host := range registries {
-		push := func(repo string) string {
-			img, err := random.Image(512, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ref, _ := name.ParseReference(host + "/" + repo + ":1")
-			if err := remote.Write(ref, img); err != nil {
-				t.Fatalf("pushing %s: %v", ref, err)
-			}
-			h, _ := img.Digest()
-			return ref.Context().Digest(h.String()).String()
-		}
+		push := func(repo string) string { return pushRandom(t, host, repo) }
 		images := map[string]string{}
 		sign := func(id, key string, format []string) {
 			images[id] = push(id)
@@ -90,14 +74,7 @@ func TestAgreesWithCosign(t *testing.T) {
 					t.Fatalf("cosign %s: err %v, want verified=%v\n%s", args[0], cerr, c.want, out)
 				}
 				pol := policyFile(t, dir, host, c.predicate)
-				cmd := exec.Command(bin, "verify", "--policy", pol, "--image", ref, "-o", "json")
-				pout, perr := cmd.CombinedOutput()
-				code := 0
-				if ee, ok := perr.(*exec.ExitError); ok {
-					code = ee.ExitCode()
-				} else if perr != nil {
-					t.Fatal(perr)
-				}
+				code, pout := verifyExit(t, bin, "--policy", pol, "--image", ref, "-o", "json")
 				if want := map[bool]int{true: 0, false: 1}[c.want]; code != want {
 					t.Fatalf("portcullis verify exit %d, cosign says verified=%v\n%s", code, c.want, pout)
 				}

@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/portcullis-dev/portcullis/internal/tooltest"
 )
 
@@ -88,4 +92,31 @@ func mustCosign(t *testing.T, dir string, args ...string) {
 	if out, err := cosign(t, dir, args...); err != nil {
 		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+}
+
+// pushRandom pushes a random image as host/repo:1 and returns its digest reference.
+func pushRandom(t *testing.T, host, repo string) string {
+	t.Helper()
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(host + "/" + repo + ":1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	h, _ := img.Digest()
+	return ref.Context().Digest(h.String()).String()
+}
+
+// verifyExit runs `portcullis verify` with args and returns its exit code and output.
+func verifyExit(t *testing.T, bin string, args ...string) (int, []byte) {
+	t.Helper()
+	out, err := exec.Command(bin, append([]string{"verify"}, args...)...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), out
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return 0, out
 }
