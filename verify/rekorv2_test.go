@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
@@ -54,5 +55,57 @@ func TestRekorV2(t *testing.T) {
 				checkKeyless(t, c, d, a, tt.failure, tt.as)
 			})
 		}
+	}
+}
+
+// TestRekorV2Key: a key-signed bundle whose Rekor v2 entry names the public key. With the log
+// required it needs a trusted timestamp too; with the log ignored the key alone decides. A
+// bundle signed by another key whose hint names the authority's key is refused: the hint is
+// the signer's to choose, and the authority's own key rebuilds the entry.
+func TestRekorV2Key(t *testing.T) {
+	ss := newSigstore(t)
+	reg := sigtest.NewRegistry(t, true)
+	c := newClient(t)
+	owner, attacker := sigtest.NewKey(t), sigtest.NewKey(t)
+	ownerKey, err := verify.ParsePublicKey(owner.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		signer    *sigtest.Key
+		timestamp bool
+		hint      string
+		tlog      bool
+		failure   string // empty means verified
+	}{
+		{"logged, timestamped", owner, true, "", true, ""},
+		{"logged, no timestamp", owner, false, "", true, "its Rekor v2 log entry records no time, and no RFC 3161 timestamp from a trusted timestamp authority verifies"},
+		{"log ignored, no timestamp", owner, false, "", false, ""},
+		{"another key, hinting at the authority's", attacker, true, "owner", true, "its log entry's inclusion proof does not lead from this signature to the signed checkpoint"},
+		{"another key, log ignored", attacker, true, "owner", false, "signed by another key"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := reg.PushRandom(t, "rekor-v2-key/app:"+string(rune('a'+i)))
+			hint := ""
+			if tt.hint == "owner" {
+				hint = ownerKey.ID
+			}
+			if err := ss.SignBundleV2(d, tt.signer, tt.timestamp, hint); err != nil {
+				t.Fatal(err)
+			}
+			a := &verify.Authority{Name: "release", Key: ownerKey, TrustedMaterial: ss.TrustedRoot, RequireTlog: tt.tlog}
+			res, err := session(t, c).Verify(d, a)
+			if tt.failure == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			if !verify.IsFailure(err) || !strings.Contains(err.Error(), tt.failure) {
+				t.Fatalf("Verify = %+v, %v; want a failure saying %q", res, err, tt.failure)
+			}
+		})
 	}
 }

@@ -145,6 +145,12 @@ func envelope(key crypto.Signer, statement []byte) ([]byte, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return signEnvelope(sv, statement)
+}
+
+// signEnvelope signs statement with sv as an in-toto DSSE envelope and returns it with its
+// signature.
+func signEnvelope(sv signature.Signer, statement []byte) ([]byte, []byte, error) {
 	env, err := dsse.WrapSigner(sv, types.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
 	if err != nil {
 		return nil, nil, err
@@ -176,7 +182,7 @@ func (s *Sigstore) AttestBundle(d name.Digest, predicateType string, statement [
 	}
 	vm := &protobundle.VerificationMaterial{Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}}}
 	if !id.NoTlog && id.RekorV2 {
-		e, err := s.logEntryV2(cert, paeDigest(types.IntotoPayloadType, statement), sig, id.Forgery)
+		e, err := s.logEntryV2(certSigner(cert), paeDigest(types.IntotoPayloadType, statement), sig, id.Forgery)
 		if err != nil {
 			return err
 		}

@@ -46,15 +46,15 @@ const (
 )
 
 // logEntryV2 records, in the Sigstore's Rekor v2 log, a hashedrekord 0.0.2 entry of sig over
-// digest by cert: the log's fifth entry, with an inclusion proof in a tree of seven, a signed
+// digest by signer (a certificate or a public key): the log's fifth entry, with an inclusion proof in a tree of seven, a signed
 // checkpoint, and no signed entry timestamp or integrated time (Rekor v2 has neither).
-func (s *Sigstore) logEntryV2(cert *x509.Certificate, digest, sig []byte, forgery Forgery) (*protorekor.TransparencyLogEntry, error) {
+func (s *Sigstore) logEntryV2(signer *rekortiles.Verifier, digest, sig []byte, forgery Forgery) (*protorekor.TransparencyLogEntry, error) {
 	logged := sig
 	if forgery == OtherSignature {
 		logged = append([]byte{}, sig...)
 		logged[len(logged)-1] ^= 0x01
 	}
-	body, err := hashedRekordV2(cert, digest, logged)
+	body, err := hashedRekordV2(signer, digest, logged)
 	if err != nil {
 		return nil, err
 	}
@@ -100,15 +100,12 @@ func (s *Sigstore) logEntryV2(cert *x509.Certificate, digest, sig []byte, forger
 	return e, nil
 }
 
-// hashedRekordV2 is the canonical body Rekor v2 logs for sig over digest by cert's key.
-func hashedRekordV2(cert *x509.Certificate, digest, sig []byte) ([]byte, error) {
+// hashedRekordV2 is the canonical body Rekor v2 logs for sig over digest by signer.
+func hashedRekordV2(signer *rekortiles.Verifier, digest, sig []byte) ([]byte, error) {
 	entry := &rekortiles.Entry{Kind: "hashedrekord", ApiVersion: "0.0.2", Spec: &rekortiles.Spec{Spec: &rekortiles.Spec_HashedRekordV002{
 		HashedRekordV002: &rekortiles.HashedRekordLogEntryV002{
-			Data: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest},
-			Signature: &rekortiles.Signature{Content: sig, Verifier: &rekortiles.Verifier{
-				KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
-				Verifier:   &rekortiles.Verifier_X509Certificate{X509Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}},
-			}},
+			Data:      &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: digest},
+			Signature: &rekortiles.Signature{Content: sig, Verifier: signer},
 		},
 	}}}
 	raw, err := protojson.Marshal(entry)
@@ -116,6 +113,18 @@ func hashedRekordV2(cert *x509.Certificate, digest, sig []byte) ([]byte, error) 
 		return nil, err
 	}
 	return jsoncanonicalizer.Transform(raw)
+}
+
+// certSigner and keySigner name an ECDSA P-256 signer in an entry: by its certificate, or by
+// its public key (PKIX DER).
+func certSigner(cert *x509.Certificate) *rekortiles.Verifier {
+	return &rekortiles.Verifier{KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+		Verifier: &rekortiles.Verifier_X509Certificate{X509Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}}}
+}
+
+func keySigner(der []byte) *rekortiles.Verifier {
+	return &rekortiles.Verifier{KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256,
+		Verifier: &rekortiles.Verifier_PublicKey{PublicKey: &rekortiles.PublicKey{RawBytes: der}}}
 }
 
 // signCheckpoint signs a C2SP checkpoint of a tree of size entries with root hash, as the log
