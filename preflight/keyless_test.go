@@ -60,19 +60,7 @@ func TestRekorV2WithEmbeddedRoot(t *testing.T) {
 	dir := "../test/testdata/sigstore/public-good-2026"
 	read := func(name string) []byte { return []byte(readString(t, filepath.Join(dir, name))) }
 	d := sigtest.PushArtifact(t, f.reg, "fixtures/rekor-v2:1", read("rekor-v2-dsse-provenance.artifact"), read("rekor-v2-dsse-provenance.sigstore.json"))
-	policy := f.write(t, "rekor-v2.yaml", `apiVersion: portcullis.dev/v1alpha1
-kind: ClusterImagePolicy
-metadata: {name: provenance}
-spec:
-  images: [{glob: "`+f.reg.Host+`/fixtures/**"}]
-  authorities:
-  - name: conformance
-    keyless:
-      identities:
-      - {issuer: "https://accounts.google.com", subject: "untrusted-sa@sigstore-conformance.iam.gserviceaccount.com"}
-    attestations:
-    - {name: provenance, predicateType: "https://slsa.dev/provenance/v1"}
-`)
+	policy := "../test/testdata/policies/rekor-v2-provenance.yaml"
 	r := run(t, "", preflight.Options{Policies: []string{policy}, Images: []string{d.String()}, Output: "json"})
 	if rep := report(t, r); r.code != 0 || !rep.Allowed || rep.Images[0].Digest != d.DigestStr() {
 		t.Fatalf("embedded root: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -28,22 +28,7 @@ func TestVerifyRekorV2Offline(t *testing.T) {
 	}
 	reg := sigtest.NewRegistry(t, true)
 	d := sigtest.PushArtifact(t, reg, "provenance/app:1", read("rekor-v2-dsse-provenance.artifact"), read("rekor-v2-dsse-provenance.sigstore.json"))
-	policy := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(policy, []byte(`apiVersion: portcullis.dev/v1alpha1
-kind: ClusterImagePolicy
-metadata: {name: provenance}
-spec:
-  images: [{glob: "`+reg.Host+`/**"}]
-  authorities:
-  - name: conformance
-    keyless:
-      identities:
-      - {issuer: "https://accounts.google.com", subject: "untrusted-sa@sigstore-conformance.iam.gserviceaccount.com"}
-    attestations:
-    - {name: provenance, predicateType: slsaprovenance1}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	policy := filepath.Join(tooltest.Root(t), "test", "testdata", "policies", "rekor-v2-provenance.yaml")
 	offline := append(os.Environ(), "HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "ALL_PROXY=http://127.0.0.1:1", "NO_PROXY=")
 	cmd := exec.Command(bin, "verify", "--policy", policy, "--image", d.String())
 	cmd.Env = offline
