@@ -35,6 +35,8 @@ func TestRekorV2(t *testing.T) {
 			[]string{"its Rekor v2 log entry records no time, and no RFC 3161 timestamp from a trusted timestamp authority verifies: hashed messages don't match"}},
 		{"entry from a log the root does not name", v2(sigtest.UntrustedLog, true), true,
 			[]string{"its log checkpoint is not signed by the transparency log the trust root names"}},
+		{"entry from a log the root does not name, under its own ID", v2(sigtest.UnknownLog, true), true,
+			[]string{"no transparency log entry verified by a log the trust root names"}},
 		{"checkpoint of another origin", v2(sigtest.OtherOrigin, true), true,
 			[]string{"its log checkpoint is not signed by the transparency log the trust root names"}},
 		{"no inclusion proof", v2(sigtest.NoInclusionProof, true), true,

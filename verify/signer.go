@@ -46,10 +46,11 @@ func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpt
 
 // verifyBundleAs verifies a bundle against a, whose trusted material is tm.
 func verifyBundleAs(tm root.TrustedMaterial, h v1.Hash, b *sgbundle.Bundle, a *Authority) (*sgverify.VerificationResult, Signer, error) {
-	var cert *x509.Certificate
-	if vc, err := b.VerificationContent(); err == nil {
-		cert = vc.Certificate()
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, Signer{}, fmt.Errorf("reading its verification material: %w", err)
 	}
+	cert := vc.Certificate()
 	if a.Key == nil && cert == nil {
 		// sigstore-go would look the key up in tm and, finding none, name only a validity window.
 		return nil, Signer{}, errors.New("signed with a public key, not a Fulcio certificate: a keyless authority trusts no public key material")

@@ -37,6 +37,9 @@ const (
 	// UntrustedLog: a Rekor v2 log the trusted root does not name includes it, under the
 	// trusted log's origin and log ID.
 	UntrustedLog
+	// UnknownLog: a Rekor v2 log the trusted root does not name includes it, under its own
+	// log ID.
+	UnknownLog
 	// OtherOrigin: the trusted log's key signed the checkpoint, for another origin.
 	OtherOrigin
 	// NoInclusionProof: the entry carries no inclusion proof.
@@ -73,7 +76,7 @@ func (s *Sigstore) logEntryV2(signer *rekortiles.Verifier, digest, sig []byte, f
 	}
 	key, origin := s.rekorV2Key, "log2025-1.rekor.localhost"
 	switch forgery {
-	case UntrustedLog:
+	case UntrustedLog, UnknownLog:
 		if _, key, err = ed25519.GenerateKey(rand.Reader); err != nil {
 			return nil, err
 		}
@@ -84,7 +87,11 @@ func (s *Sigstore) logEntryV2(signer *rekortiles.Verifier, digest, sig []byte, f
 	if err != nil {
 		return nil, err
 	}
-	id, err := logID(s.rekorV2Key.Public())
+	logKey := s.rekorV2Key.Public()
+	if forgery == UnknownLog {
+		logKey = key.Public()
+	}
+	id, err := logID(logKey)
 	if err != nil {
 		return nil, err
 	}
