@@ -8,6 +8,11 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 )
@@ -36,4 +41,25 @@ func PushArtifact(t testing.TB, reg *Registry, repoTag string, artifact []byte, 
 		must(t, ociremote.WriteAttestationNewBundleFormat(d, b, ""))
 	}
 	return d
+}
+
+// bundleMediaType is the media type of a Sigstore bundle v0.3, as cosign v3 attaches it.
+const bundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+// AttachToDigest attaches bundle (JSON, byte for byte) to digest h in repo as an OCI referrer,
+// as cosign v3 does, though repo need not hold h: verification reads only a digest's
+// referrers, so recorded material over files that are not here (GitHub's attestations of
+// release jars, say) is verified as an image's would be.
+func AttachToDigest(t testing.TB, repo name.Repository, h v1.Hash, bundle []byte) {
+	t.Helper()
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), bundleMediaType)
+	img, err := mutate.Append(img, mutate.Addendum{Layer: static.NewLayer(bundle, bundleMediaType)})
+	must(t, err)
+	ref, ok := mutate.Subject(img, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: 1}).(v1.Image)
+	if !ok {
+		t.Fatal("a referrer with a subject is no longer an image")
+	}
+	d, err := ref.Digest()
+	must(t, err)
+	must(t, remote.Write(repo.Digest(d.String()), ref))
 }
