@@ -119,7 +119,7 @@ func parseRoot(t *testing.T, file string) root.TrustedMaterial {
 	return tr
 }
 
-func readFile(t *testing.T, file string) []byte {
+func readFile(t testing.TB, file string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
