@@ -65,7 +65,7 @@ func (s *Session) verifyAttestations(d name.Digest, h v1.Hash, a *Authority) (*R
 			continue
 		}
 		t.found++
-		vr, signer, err := verifyBundleAs(s.ctx, co, h, b, a)
+		vr, signer, err := verifyBundleAs(co.TrustedMaterial, h, b, a)
 		if err != nil {
 			t.reject(err)
 			continue

@@ -28,9 +28,10 @@ type Authority struct {
 	// TrustedMaterial holds the Fulcio CAs, CT logs, Rekor logs and timestamp authorities to
 	// trust. Nil means the embedded public-good root.
 	TrustedMaterial root.TrustedMaterial
-	// RequireTlog needs a verified transparency log entry on each signature, whose time is the
-	// time a keyless certificate is checked at. Without it, a keyless signature needs a signed
-	// timestamp from a trusted timestamp authority instead.
+	// RequireTlog needs a verified transparency log entry on each signature, and a verified
+	// time that a keyless certificate is checked at: the time a Rekor v1 log recorded, or a
+	// signed timestamp from a trusted timestamp authority (a Rekor v2 entry records no time, so
+	// it always needs one). Without it, a keyless signature needs a signed timestamp instead.
 	RequireTlog bool
 	// AdmissionTime checks a keyless certificate chain at admission time when a signature has
 	// neither a verified log entry the authority requires nor a signed timestamp, instead of

@@ -1,15 +1,13 @@
 package verify
 
 import (
-	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/types"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -33,15 +31,18 @@ func peekPredicateType(statement []byte) string {
 	return st.PredicateType
 }
 
-// verifyBundle verifies b with sigstore-go, as the cosign CLI does, requiring it to be about h.
-func verifyBundle(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgbundle.Bundle) (*sgverify.VerificationResult, error) {
-	digest, err := hex.DecodeString(h.Hex)
+// verifyBundle verifies b with sigstore-go against authority a and trusted material tm,
+// requiring it to be about h; now checks its certificate at the current time (atAdmissionTime).
+func verifyBundle(a *Authority, tm root.TrustedMaterial, h v1.Hash, b *sgbundle.Bundle, now bool) (*sgverify.VerificationResult, error) {
+	v, err := bundleVerifier(a, tm, now)
 	if err != nil {
-		return nil, fmt.Errorf("decoding digest %s: %w", h, err)
+		return nil, err
 	}
-	return guard(func() (*sgverify.VerificationResult, error) {
-		return cosign.VerifyNewBundle(ctx, co, sgverify.WithArtifactDigest(h.Algorithm, digest), b)
-	})
+	p, err := bundlePolicy(a, h)
+	if err != nil {
+		return nil, err
+	}
+	return guard(func() (*sgverify.VerificationResult, error) { return v.Verify(b, p) })
 }
 
 // bundleAttestation turns a verified bundle into an Attestation.

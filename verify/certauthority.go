@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -64,19 +63,14 @@ func checkChainOrder(chain []*x509.Certificate) error {
 	return nil
 }
 
-// bundleTime is co for b: when a checks at admission time a bundle that carries no signed
-// timestamp and needs no log entry, sigstore-go checks its certificate at the current time.
-// now says whether it does.
-func bundleTime(co *cosign.CheckOpts, b *sgbundle.Bundle, a *Authority) (_ *cosign.CheckOpts, now bool) {
-	if !a.AdmissionTime || a.RequireTlog {
-		return co, false
+// atAdmissionTime says whether a checks b's certificate at admission time: b carries no signed
+// timestamp, a needs no log entry, and a checks at admission time (an organization's own CA).
+func atAdmissionTime(b *sgbundle.Bundle, a *Authority) bool {
+	if !a.AdmissionTime || a.RequireTlog || a.Key != nil {
+		return false
 	}
-	if ts, err := b.Timestamps(); err != nil || len(ts) > 0 {
-		return co, false
-	}
-	at := *co
-	at.UseSignedTimestamps = false
-	return &at, true
+	ts, err := b.Timestamps()
+	return err == nil && len(ts) == 0
 }
 
 // atAdmission refuses a certificate checked at admission time whose chain, valid when the

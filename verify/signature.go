@@ -62,7 +62,7 @@ func (s *Session) verifySignatures(d name.Digest, h v1.Hash, a *Authority) (*Res
 			continue
 		}
 		t.found++
-		_, signer, err := verifyBundleAs(s.ctx, co, h, b, a)
+		_, signer, err := verifyBundleAs(co.TrustedMaterial, h, b, a)
 		if err != nil {
 			t.reject(err)
 			continue
@@ -94,8 +94,8 @@ func checkOpts(a *Authority, claim func(oci.Signature, v1.Hash, map[string]any) 
 	// Keyless: the certificate is checked at the time the log recorded, or, when the log is
 	// not required, at the time a trusted timestamp authority signed.
 	co.UseSignedTimestamps = !a.RequireTlog
-	// A root without CT logs (an organization's own CA) has no SCTs to require.
-	co.IgnoreSCT = len(tm.CTLogs()) == 0
+	// A root without CT logs (GitHub's instance, an organization's own CA) has no SCTs to require.
+	co.IgnoreSCT = !requiresSCT(tm)
 	for _, id := range a.Identities {
 		co.Identities = append(co.Identities, id.cosign())
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 )
@@ -52,36 +53,34 @@ func (s *Session) verifyLegacy(sig oci.Signature, h v1.Hash, co *cosign.CheckOpt
 	return certSigner(cert), nil
 }
 
-// verifyBundleAs verifies a bundle against a. sigstore-go takes one certificate identity at a
-// time, so a keyless authority's identities are tried in turn.
-func verifyBundleAs(ctx context.Context, co *cosign.CheckOpts, h v1.Hash, b *sgbundle.Bundle, a *Authority) (*sgverify.VerificationResult, Signer, error) {
-	if a.Key != nil {
-		res, err := verifyBundle(ctx, co, h, b)
-		return res, Signer{KeyID: a.Key.ID}, err
+// verifyBundleAs verifies a bundle against a, whose trusted material is tm.
+func verifyBundleAs(tm root.TrustedMaterial, h v1.Hash, b *sgbundle.Bundle, a *Authority) (*sgverify.VerificationResult, Signer, error) {
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, Signer{}, fmt.Errorf("reading its verification material: %w", err)
 	}
-	var cert *x509.Certificate
-	if vc, err := b.VerificationContent(); err == nil {
-		cert = vc.Certificate()
+	cert := vc.Certificate()
+	if a.Key == nil && cert == nil {
+		// sigstore-go would look the key up in tm and, finding none, name only a validity window.
+		return nil, Signer{}, errors.New("signed with a public key, not a Fulcio certificate: a keyless authority trusts no public key material")
 	}
-	co, now := bundleTime(co, b, a)
+	now := atAdmissionTime(b, a)
 	if now && cert != nil {
-		if err := atAdmission(cert, co.TrustedMaterial); err != nil {
+		if err := atAdmission(cert, tm); err != nil {
 			return nil, Signer{}, rejection(cert, a, err)
 		}
 	}
-	var last error
-	for k, id := range co.Identities {
-		one := *co
-		one.Identities = []cosign.Identity{id}
-		res, err := verifyBundle(ctx, &one, h, b)
-		if err == nil && cert != nil && a.Identities[k].matches(cert) {
-			return res, summarySigner(res), nil
-		}
-		if last = err; err == nil {
-			last = errIdentity
-		}
+	res, err := verifyBundle(a, tm, h, b, now)
+	if err != nil {
+		return nil, Signer{}, rejection(cert, a, explainLeafFailure(explainBundle(err, b), cert, tm))
 	}
-	return nil, Signer{}, rejection(cert, a, explainLeafFailure(last, cert, co.TrustedMaterial))
+	if a.Key != nil {
+		return res, Signer{KeyID: a.Key.ID}, nil
+	}
+	if !a.accepts(cert) { // the whole identity: a GitHub short form's claims, not just its SAN
+		return nil, Signer{}, rejection(cert, a, errIdentity)
+	}
+	return res, summarySigner(res), nil
 }
 
 // rejection explains why a keyless signature was refused: whose certificate it carries, and

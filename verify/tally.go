@@ -39,6 +39,12 @@ func explain(msg string) string {
 		return "the signed payload is not a readable in-toto statement"
 	case strings.Contains(msg, "on envelope. Expected application/vnd.in-toto+json"):
 		return "the signed payload is not an in-toto statement (DSSE payload type)"
+	case strings.Contains(msg, "unverified checkpoint signature"):
+		return "its log checkpoint is not signed by the transparency log the trust root names for that log ID and origin (another log's key, or another origin)"
+	case strings.Contains(msg, "verifying inclusion: calculated root"):
+		return "its log entry's inclusion proof does not lead from this signature to the signed checkpoint: the log recorded another signature, key or artifact"
+	case strings.Contains(msg, "not enough verified log entries from transparency log"):
+		return "no transparency log entry verified by a log the trust root names (none, one from another log, or one whose signed entry timestamp does not verify), and the authority requires one (tlog: require)"
 	case strings.Contains(msg, "offline verification failed"):
 		return "no transparency log entry, and the authority requires one (tlog: require)"
 	case strings.HasPrefix(msg, "invalid or missing digest in claim: "):
@@ -79,11 +85,15 @@ func first(xs []string) []string {
 	return xs
 }
 
+// maxReasonBytes bounds one rejection: enough for a keyless one to name a CI workflow's
+// certificate subject (150 bytes or more) and still say why.
+const maxReasonBytes = 480
+
 // oneLine flattens a multi-line library error and bounds its length.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
+	if len(s) > maxReasonBytes {
+		s = s[:maxReasonBytes] + "…"
 	}
 	return s
 }

@@ -334,6 +334,8 @@ func TestWebhook(t *testing.T) {
 
 	t.Run("the CLI and the webhook agree", func(t *testing.T) { testParity(t, w) })
 
+	t.Run("Rekor v2 entries with and without a trusted timestamp", func(t *testing.T) { testRekorV2(t, w) })
+
 	t.Run("a broken policy reports Ready=False and denies what it covers", func(t *testing.T) {
 		ns := w.Namespace(t, "broken", nil)
 		img, _ := w.image(t, "broken/app:1", w.keyA)

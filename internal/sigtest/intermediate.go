@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 )
 
@@ -40,9 +39,5 @@ func NewSigstoreIntermediateUntil(notAfter time.Time) (*Sigstore, error) {
 		return nil, err
 	}
 	s.root, s.intermediate, s.intermediateKey = rootCert, inter, interKey
-	if s.TrustedRootJSON, err = s.trustedRootJSON(); err != nil {
-		return nil, err
-	}
-	s.TrustedRoot, err = root.NewTrustedRootFromJSON(s.TrustedRootJSON)
-	return s, err
+	return s, s.publish()
 }

@@ -96,6 +96,9 @@ func (s *Sigstore) legacyOptions(cert *x509.Certificate, chain []*x509.Certifica
 		return nil, err
 	}
 	opts := []static.Option{static.WithCertChain(certPEM, chainPEM)}
+	if id.RekorV2 {
+		return nil, errLegacyV2
+	}
 	if !id.NoTlog {
 		props.PublicKeyBytes = [][]byte{certPEM}
 		e, err := s.logEntry(kind, props, id.logAt(), id.TamperSET)
@@ -142,6 +145,12 @@ func envelope(key crypto.Signer, statement []byte) ([]byte, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return signEnvelope(sv, statement)
+}
+
+// signEnvelope signs statement with sv as an in-toto DSSE envelope and returns it with its
+// signature.
+func signEnvelope(sv signature.Signer, statement []byte) ([]byte, []byte, error) {
 	env, err := dsse.WrapSigner(sv, types.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
 	if err != nil {
 		return nil, nil, err
@@ -160,7 +169,8 @@ func envelope(key crypto.Signer, statement []byte) ([]byte, []byte, error) {
 
 // AttestBundle attaches a keyless Sigstore bundle (v0.3, DSSE) of statement to d as a
 // referrer, as cosign v3 does: the certificate, a Rekor dsse entry with its SET and inclusion
-// proof, and, if asked, an RFC 3161 timestamp.
+// proof (or, with id.RekorV2, a Rekor v2 hashedrekord entry of the envelope, as cosign v3
+// makes with a Rekor v2 signing config), and, if asked, an RFC 3161 timestamp.
 func (s *Sigstore) AttestBundle(d name.Digest, predicateType string, statement []byte, id Identity) error {
 	cert, key, _, err := s.leaf(id)
 	if err != nil {
@@ -171,7 +181,14 @@ func (s *Sigstore) AttestBundle(d name.Digest, predicateType string, statement [
 		return err
 	}
 	vm := &protobundle.VerificationMaterial{Content: &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: cert.Raw}}}
-	if !id.NoTlog {
+	if !id.NoTlog && id.RekorV2 {
+		e, err := s.logEntryV2(certSigner(cert), paeDigest(types.IntotoPayloadType, statement), sig, id.Forgery)
+		if err != nil {
+			return err
+		}
+		vm.TlogEntries = []*protorekor.TransparencyLogEntry{e}
+	}
+	if !id.NoTlog && !id.RekorV2 {
 		certPEM, err := cryptoutils.MarshalCertificateToPEM(cert)
 		if err != nil {
 			return err

@@ -40,6 +40,9 @@ type Identity struct {
 	UntrustedCA bool
 	// NoTlog makes no Rekor entry; TamperSET corrupts the entry's signed timestamp.
 	NoTlog, TamperSET bool
+	// RekorV2 logs a bundle in the Rekor v2 log instead, forged as Forgery says.
+	RekorV2 bool
+	Forgery Forgery
 	// Timestamp adds an RFC 3161 timestamp from the Sigstore's timestamp authority;
 	// BogusTimestamp adds one over other bytes.
 	Timestamp, BogusTimestamp bool
@@ -67,7 +70,7 @@ func (id Identity) logAt() time.Time {
 }
 
 // leaf issues a 10-minute code-signing certificate for id, with an embedded SCT from the
-// Sigstore's CT log unless id.NoSCT, and returns it with its key and its chain (intermediate,
+// Sigstore's CT log unless id.NoSCT or it has none, and returns it with its key and its chain (intermediate,
 // root).
 func (s *Sigstore) leaf(id Identity) (*x509.Certificate, *ecdsa.PrivateKey, []*x509.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -109,7 +112,7 @@ func (s *Sigstore) leaf(id Identity) (*x509.Certificate, *ecdsa.PrivateKey, []*x
 	} else {
 		tmpl.EmailAddresses = []string{id.Subject}
 	}
-	if !id.NoSCT {
+	if !id.NoSCT && !s.withoutLogs {
 		// The SCT signs the certificate as it is without the SCT list: issue it once without,
 		// then again with the list added last, which is what a verifier removes.
 		pre, err := create(tmpl, issuer, &key.PublicKey, issuerKey)

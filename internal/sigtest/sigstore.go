@@ -1,7 +1,9 @@
 package sigtest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
@@ -20,16 +22,20 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// Sigstore is an in-memory Sigstore: a Fulcio CA, a CT log, a Rekor log and a timestamp
-// authority, with their keys, and the trusted root that names them. Its certificates carry
+// Sigstore is an in-memory Sigstore: a Fulcio CA, a CT log, a Rekor v1 log, a Rekor v2 log
+// (Ed25519, as public-good's log2025-1) and a timestamp authority, with their keys, and the trusted root that names them. Its certificates carry
 // real embedded SCTs, which sigstore-go's pkg/testing/ca does not make, so the CA certificates
 // come from that package and the rest is made here with the same libraries.
 type Sigstore struct {
 	root, intermediate *x509.Certificate
 	intermediateKey    *ecdsa.PrivateKey
 	rekorKey, ctKey    *ecdsa.PrivateKey
+	rekorV2Key         ed25519.PrivateKey
 	tsaChain           []*x509.Certificate
 	tsaKey             *ecdsa.PrivateKey
+	// withoutLogs leaves the transparency and CT logs out of the trusted root, and SCTs out of
+	// certificates.
+	withoutLogs bool
 	// TrustedRootJSON is the Sigstore TrustedRoot document, as a TrustRoot resource holds it.
 	TrustedRootJSON []byte
 	// TrustedRoot is that document parsed.
@@ -43,32 +49,18 @@ func NewSigstore() (*Sigstore, error) {
 	if s.root, _, s.intermediate, s.intermediateKey, err = fulcio(); err != nil {
 		return nil, err
 	}
-	rootCA, rootKey, err := ca.GenerateRootCa()
-	if err != nil {
+	if s.tsaChain, s.tsaKey, err = tsa(); err != nil {
 		return nil, err
 	}
-	tsaInter, tsaInterKey, err := ca.GenerateTSAIntermediate(rootCA, rootKey)
-	if err != nil {
-		return nil, err
-	}
-	if s.tsaKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-		return nil, err
-	}
-	tsaLeaf, err := ca.GenerateTSALeafCert(time.Now().Add(-5*time.Minute), s.tsaKey, tsaInter, tsaInterKey)
-	if err != nil {
-		return nil, err
-	}
-	s.tsaChain = []*x509.Certificate{tsaLeaf, tsaInter, rootCA}
 	for _, k := range []**ecdsa.PrivateKey{&s.rekorKey, &s.ctKey} {
 		if *k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 			return nil, err
 		}
 	}
-	if s.TrustedRootJSON, err = s.trustedRootJSON(); err != nil {
+	if _, s.rekorV2Key, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		return nil, err
 	}
-	s.TrustedRoot, err = root.NewTrustedRootFromJSON(s.TrustedRootJSON)
-	return s, err
+	return s, s.publish()
 }
 
 // fulcio makes a root CA (valid from 5 hours ago) and a code-signing intermediate under it,
@@ -90,18 +82,32 @@ func fulcio() (rootCert *x509.Certificate, rootKey *ecdsa.PrivateKey, inter *x50
 	return
 }
 
+// publish writes the trusted root that names the Sigstore's CAs and logs as they are now.
+func (s *Sigstore) publish() error {
+	var err error
+	if s.TrustedRootJSON, err = s.trustedRootJSON(); err != nil {
+		return err
+	}
+	s.TrustedRoot, err = root.NewTrustedRootFromJSON(s.TrustedRootJSON)
+	return err
+}
+
 func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 	validFor := &protocommon.TimeRange{Start: timestamppb.New(time.Now().Add(-5 * time.Hour))}
-	logOf := func(url string, k *ecdsa.PrivateKey) (*prototrustroot.TransparencyLogInstance, error) {
+	logOf := func(url string, k crypto.Signer) (*prototrustroot.TransparencyLogInstance, error) {
 		der, err := x509.MarshalPKIXPublicKey(k.Public())
 		if err != nil {
 			return nil, err
 		}
 		id := sha256.Sum256(der)
+		details := protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
+		if _, ok := k.(ed25519.PrivateKey); ok {
+			details = protocommon.PublicKeyDetails_PKIX_ED25519
+		}
 		return &prototrustroot.TransparencyLogInstance{
 			BaseUrl:       url,
 			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
-			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, ValidFor: validFor},
+			PublicKey:     &protocommon.PublicKey{RawBytes: der, KeyDetails: details, ValidFor: validFor},
 			LogId:         &protocommon.LogId{KeyId: id[:]},
 		}, nil
 	}
@@ -116,13 +122,17 @@ func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	rekorV2, err := logOf(RekorV2URL, s.rekorV2Key)
+	if err != nil {
+		return nil, err
+	}
 	ctlog, err := logOf("https://ctfe.localhost", s.ctKey)
 	if err != nil {
 		return nil, err
 	}
 	tr := &prototrustroot.TrustedRoot{
 		MediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-		Tlogs:     []*prototrustroot.TransparencyLogInstance{rekor},
+		Tlogs:     []*prototrustroot.TransparencyLogInstance{rekor, rekorV2},
 		Ctlogs:    []*prototrustroot.TransparencyLogInstance{ctlog},
 		CertificateAuthorities: []*prototrustroot.CertificateAuthority{{
 			Subject: &protocommon.DistinguishedName{Organization: "sigstore.dev", CommonName: "sigstore"},
@@ -132,6 +142,9 @@ func (s *Sigstore) trustedRootJSON() ([]byte, error) {
 			Subject: &protocommon.DistinguishedName{Organization: "sigstore.dev", CommonName: "tsa"},
 			Uri:     "https://tsa.localhost", CertChain: chain(s.tsaChain...), ValidFor: validFor,
 		}},
+	}
+	if s.withoutLogs {
+		tr.Tlogs, tr.Ctlogs = nil, nil
 	}
 	b, err := protojson.Marshal(tr)
 	if err != nil {
