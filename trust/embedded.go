@@ -1,7 +1,9 @@
 package trust
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 
 	"github.com/portcullis-dev/portcullis/verify"
 )
@@ -51,3 +53,19 @@ func builtins() map[string]builtin {
 
 // Reserved reports whether name is a built-in trust root name.
 func Reserved(name string) bool { return name == PublicGood || name == GitHub }
+
+// EmbeddedRoot describes a built-in root as the binary ships it.
+type EmbeddedRoot struct {
+	Name, SHA256, Mirror string
+}
+
+// Embedded lists the built-in roots' embedded snapshots, by name.
+func Embedded() []EmbeddedRoot {
+	var out []EmbeddedRoot
+	for _, name := range []string{PublicGood, GitHub} {
+		b := builtins()[name]
+		sum := sha256.Sum256(b.snapshot)
+		out = append(out, EmbeddedRoot{Name: name, SHA256: hex.EncodeToString(sum[:]), Mirror: b.mirror})
+	}
+	return out
+}

@@ -306,3 +306,19 @@ func parseTUFRoot(b []byte) (*metadata.Metadata[metadata.RootType], error) {
 	}
 	return (&metadata.Metadata[metadata.RootType]{}).FromBytes(b)
 }
+
+// Current returns the root a built-in name holds now, never waiting on its mirror: before
+// Start, that is the cached or embedded root.
+func (r *Registry) Current(name string) (*Root, error) {
+	r.mu.Lock()
+	s := r.sources["builtin/"+name]
+	r.mu.Unlock()
+	if s == nil || s.Status().Root == nil {
+		b, ok := builtins()[name]
+		if !ok {
+			return nil, fmt.Errorf("%q is not a built-in trust root", name)
+		}
+		return parseRoot(b.snapshot, OriginEmbedded)
+	}
+	return s.Status().Root, nil
+}
