@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/trust"
 )
 
 // PolicyCheckPath is where the policy-check webhook is served.
@@ -30,15 +31,17 @@ type PolicyCheck struct {
 	// Secrets reads the Secrets that key.secretRef names, uncached.
 	Secrets          client.Reader
 	InstallNamespace string
-	Log              logr.Logger
+	// Trust gives the trust roots as the webhook holds them, so a check never asks a mirror.
+	Trust *trust.Registry
+	Log   logr.Logger
 }
 
 var _ admission.Handler = (*PolicyCheck)(nil)
 
 // policyCheckWebhook is the policy-check webhook of the process run by mgr.
-func policyCheckWebhook(mgr manager.Manager, o *Options) *crwebhook.Admission {
+func policyCheckWebhook(mgr manager.Manager, o *Options, reg *trust.Registry) *crwebhook.Admission {
 	recoverPanic := true
-	h := &PolicyCheck{TrustRoots: mgr.GetClient(), Secrets: mgr.GetAPIReader(), InstallNamespace: o.InstallNamespace, Log: o.Log.WithName("validate-policy")}
+	h := &PolicyCheck{TrustRoots: mgr.GetClient(), Secrets: mgr.GetAPIReader(), InstallNamespace: o.InstallNamespace, Trust: reg, Log: o.Log.WithName("validate-policy")}
 	return &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic}
 }
 
@@ -83,7 +86,9 @@ func (h *PolicyCheck) Handle(ctx context.Context, req admission.Request) admissi
 		// Without the TrustRoots a compile would blame one that exists: warn what the spec shows.
 		h.Log.Error(err, "listing TrustRoots to check a policy; giving only the warnings its spec shows", "kind", req.Kind.Kind, "policy", id)
 	} else {
-		warnings = policy.Compile(res.Sources(ctx, h.Secrets, h.InstallNamespace)).Policies()[0].ApplyWarnings()
+		src := res.Sources(ctx, h.Secrets, h.InstallNamespace)
+		src.Trust = h.Trust
+		warnings = policy.Compile(src).Policies()[0].ApplyWarnings()
 	}
 	named := make([]string, 0, len(warnings))
 	for _, w := range warnings {
