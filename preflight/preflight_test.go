@@ -76,6 +76,9 @@ func run(t *testing.T, stdin string, o preflight.Options) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	o.Stdin, o.Stdout, o.Stderr = strings.NewReader(stdin), &out, &errOut
+	if o.Trust.PublicGoodMirror == "" {
+		o.Trust.Offline = true // tests never ask Sigstore's own mirror; TestBuiltinRootOffline runs one
+	}
 	code := preflight.Run(context.Background(), o)
 	r := result{code, out.String(), errOut.String()}
 	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
@@ -332,4 +335,26 @@ func TestUnreadablePodSpec(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "pod spec: spec.containers is not a list") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// keylessPolicy writes a ClusterImagePolicy over the fixtures that wants a public-good keyless
+// signature by subject, issued through GitHub's OAuth, with the default trust root.
+func (f *fixture) keylessPolicy(t *testing.T, subject string) string {
+	return f.write(t, "keyless-"+strings.ReplaceAll(subject, "@", "-")+".yaml", `apiVersion: portcullis.dev/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: keyless}
+spec:
+  images: [{glob: "`+f.reg.Host+`/fixtures/**"}]
+  authorities:
+  - name: redhat
+    keyless:
+      identities:
+      - {issuer: "https://github.com/login/oauth", subject: "`+subject+`"}
+`)
+}
+
+// keylessImage pushes the real public-good keyless fixture (signed by mitr@redhat.com) and
+// returns its tag.
+func (f *fixture) keylessImage(t *testing.T) string {
+	return sigtest.PushFixture(t, f.reg, "dir-img-cosign-fulcio-rekor-valid").Context().String() + ":latest"
 }
