@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
@@ -86,7 +88,17 @@ func compileTrustRoot(tr v1alpha1.TrustRoot, reg *trust.Registry) (trustRoot, *t
 	case spec.TUF != nil && spec.SigstoreTrustedRoot != "", spec.TUF == nil && spec.SigstoreTrustedRoot == "":
 		return fail(errors.New("exactly one of sigstoreTrustedRoot or tuf must be set")), nil
 	case spec.TUF != nil:
-		r, st, err := reg.TUF(tr.Name, spec.TUF.Mirror, spec.TUF.Root, spec.TUF.Repository)
+		initial, err := decodeBase64("tuf.root", spec.TUF.Root)
+		if err != nil {
+			return fail(err), nil
+		}
+		var repo []byte
+		if spec.TUF.Repository != "" {
+			if repo, err = decodeBase64("tuf.repository", spec.TUF.Repository); err != nil {
+				return fail(err), nil
+			}
+		}
+		r, st, err := reg.TUF(tr.Name, spec.TUF.Mirror, initial, repo)
 		if err != nil {
 			return fail(err), &st
 		}
@@ -97,4 +109,13 @@ func compileTrustRoot(tr v1alpha1.TrustRoot, reg *trust.Registry) (trustRoot, *t
 		return fail(err), nil
 	}
 	return trustRoot{material: m, key: key}, nil
+}
+
+// decodeBase64 decodes a base64 field, which may be wrapped over lines.
+func decodeBase64(field, s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not base64: %w", field, err)
+	}
+	return b, nil
 }

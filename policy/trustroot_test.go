@@ -33,8 +33,8 @@ func TestTUFTrustRoot(t *testing.T) {
 		name string
 		tuf  v1alpha1.TUFSource
 	}{
-		{"mirror", v1alpha1.TUFSource{Mirror: srv.URL, Root: repo.InitialRoot()}},
-		{"serialized repository", v1alpha1.TUFSource{Root: repo.InitialRoot(), Repository: repo.Archive()}},
+		{"mirror", v1alpha1.TUFSource{Mirror: srv.URL, Root: tuftest.Base64(repo.InitialRoot())}},
+		{"serialized repository", v1alpha1.TUFSource{Root: tuftest.Base64(repo.InitialRoot()), Repository: tuftest.Base64(repo.Archive())}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("keyless", spec(reg.Host+"/team/**", keyless("ci", "corp", "", ci)))},
@@ -54,7 +54,7 @@ func TestTUFTrustRoot(t *testing.T) {
 	// generation judges again, and denies.
 	roots = trust.NewRegistry(trust.Options{})
 	src := policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("keyless", spec(reg.Host+"/team/**", keyless("ci", "corp", "", ci)))},
-		TrustRoots: []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: srv.URL, Root: repo.InitialRoot()})}, Trust: roots}
+		TrustRoots: []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: srv.URL, Root: tuftest.Base64(repo.InitialRoot())})}, Trust: roots}
 	e := engine(t, src)
 	if dec := decide(t, e, "team", img); !dec.Allowed {
 		t.Fatalf("denied: %q", dec.Denials())
@@ -88,8 +88,8 @@ func TestTrustRootNames(t *testing.T) {
 		{"github", "github", nil, "", ""},
 		{"a TrustRoot named public-good is refused, the built-in one is used", "public-good", []v1alpha1.TrustRoot{trustRoot("public-good", 1, []byte("{}"))}, "", "the name public-good is reserved"},
 		{"a TrustRoot named github", "", []v1alpha1.TrustRoot{trustRoot("github", 1, []byte("{}"))}, "", "the name github is reserved"},
-		{"mirror down at start", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: initial})}, `trustRootRef "corp": TrustRoot corp: no verified trusted root yet: TUF repository ` + down, "no verified trusted root yet"},
-		{"bad initial root", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: []byte("{}")})}, "initial TUF root", "initial TUF root"},
+		{"mirror down at start", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: tuftest.Base64(initial)})}, `trustRootRef "corp": TrustRoot corp: no verified trusted root yet: TUF repository ` + down, "no verified trusted root yet"},
+		{"bad initial root", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: tuftest.Base64([]byte("{}"))})}, "initial TUF root", "initial TUF root"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			set := policy.Compile(policy.Sources{ClusterPolicies: []v1alpha1.ClusterImagePolicy{cip("p", spec("registry.example.com/**", keyless("ci", tt.ref, "", ci)))},

@@ -27,18 +27,20 @@ type TUFSource struct {
 	// +kubebuilder:validation:Pattern=`^https?://`
 	// +optional
 	Mirror string `json:"mirror,omitempty"`
-	// Root is the initial TUF root.json (base64), the trust anchor the repository's metadata
-	// is verified from. It may have expired: newer roots in the repository update it.
+	// Root is the initial TUF root.json, base64-encoded: the trust anchor the repository's
+	// metadata is verified from. It may have expired: newer roots in the repository update it.
+	// (A string, not bytes: the API server's CEL rules cannot read every base64 bytes field.)
 	// +kubebuilder:validation:MinLength=1
-	Root []byte `json:"root"`
-	// Repository is a whole TUF repository, as its mirror serves it, as a gzipped tar (base64):
+	// +kubebuilder:validation:MaxLength=700000
+	Root string `json:"root"`
+	// Repository is a whole TUF repository, as its mirror serves it, as a base64 gzipped tar:
 	// `tar -C DIR -czf repo.tgz .` where DIR holds N.root.json, timestamp.json,
 	// N.snapshot.json, N.targets.json and targets/. Apply a new one to refresh an air-gapped
 	// cluster. Its metadata is verified in full; once it has expired, the root is still used
 	// and the TrustRoot says it is stale.
 	// +kubebuilder:validation:MaxLength=1398100
 	// +optional
-	Repository []byte `json:"repository,omitempty"`
+	Repository string `json:"repository,omitempty"`
 }
 
 // TrustRootStatus is the observed state of a TrustRoot.

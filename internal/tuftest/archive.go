@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"sort"
 )
 
@@ -36,3 +37,6 @@ func (r *Repo) Archive() []byte {
 	}
 	return buf.Bytes()
 }
+
+// Base64 encodes b as a TrustRoot's spec.tuf fields take it.
+func Base64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
