@@ -73,14 +73,16 @@ func NewRegistry(o Options) *Registry {
 	return &Registry{o: o, sources: map[string]*Source{}}
 }
 
-// Start refreshes every source in the background until ctx ends.
+// Start refreshes every source in the background until ctx ends, public-good from now on:
+// it is the default root, and key authorities' log keys come from it.
 func (r *Registry) Start(ctx context.Context) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.ctx = ctx
 	for _, s := range r.sources {
 		r.run(s)
 	}
+	r.mu.Unlock()
+	_, _, _ = r.Builtin(PublicGood) // its status carries any error
 }
 
 func (r *Registry) run(s *Source) {
