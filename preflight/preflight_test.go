@@ -24,7 +24,7 @@ type fixture struct {
 	dir, policy      string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{reg: sigtest.NewRegistry(t, false), key: sigtest.NewKey(t), dir: t.TempDir()}
 	d := f.reg.PushRandom(t, "team/app:1.2")
@@ -55,7 +55,7 @@ func indent(s, prefix string) string {
 	return b.String()
 }
 
-func (f *fixture) write(t *testing.T, name, text string) string {
+func (f *fixture) write(t testing.TB, name, text string) string {
 	t.Helper()
 	p := filepath.Join(f.dir, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -339,7 +339,7 @@ func TestUnreadablePodSpec(t *testing.T) {
 
 // keylessPolicy writes a ClusterImagePolicy over the fixtures that wants a public-good keyless
 // signature by subject, issued through GitHub's OAuth, with the default trust root.
-func (f *fixture) keylessPolicy(t *testing.T, subject string) string {
+func (f *fixture) keylessPolicy(t testing.TB, subject string) string {
 	return f.write(t, "keyless-"+strings.ReplaceAll(subject, "@", "-")+".yaml", `apiVersion: portcullis.dev/v1alpha1
 kind: ClusterImagePolicy
 metadata: {name: keyless}
@@ -355,6 +355,6 @@ spec:
 
 // keylessImage pushes the real public-good keyless fixture (signed by mitr@redhat.com) and
 // returns its tag.
-func (f *fixture) keylessImage(t *testing.T) string {
+func (f *fixture) keylessImage(t testing.TB) string {
 	return sigtest.PushFixture(t, f.reg, "dir-img-cosign-fulcio-rekor-valid").Context().String() + ":latest"
 }

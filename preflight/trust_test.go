@@ -1,11 +1,15 @@
 package preflight_test
 
 import (
+	"bytes"
+	"context"
+	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/internal/tuftest"
@@ -60,6 +64,63 @@ func TestBuiltinRootOffline(t *testing.T) {
 			}
 			if !strings.Contains(r.stdout, tt.against) {
 				t.Fatalf("stdout %q, want %q", r.stdout, tt.against)
+			}
+		})
+	}
+}
+
+// BenchmarkFirstVerdict is `portcullis verify --image` from start to verdict, with a keyless
+// policy on the built-in public-good root: offline (the embedded snapshot), with a reachable
+// mirror (a TUF repository on loopback serving today's root: the TUF workflow, then
+// verification), with a mirror that refuses connections, and with one that accepts them and
+// never answers (the per-request deadline, 2s here, bounds it).
+func BenchmarkFirstVerdict(b *testing.B) {
+	f := newFixture(b)
+	img := f.keylessImage(b)
+	pol := f.keylessPolicy(b, "mitr@redhat.com")
+	doc, err := os.ReadFile("../test/testdata/sigstore/root-signing/trusted_root.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	repo := tuftest.New(b, doc)
+	srv := httptest.NewServer(repo)
+	defer srv.Close()
+	refused := httptest.NewServer(nil)
+	refused.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer silent.Close()
+	go func() { // accept and hold every connection, answering nothing
+		var held []net.Conn
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	for _, bc := range []struct {
+		name  string
+		trust trust.Options
+	}{
+		{"offline", trust.Options{Offline: true}},
+		{"mirror", trust.Options{PublicGoodMirror: srv.URL, PublicGoodRoot: repo.InitialRoot()}},
+		{"mirror-refuses", trust.Options{PublicGoodMirror: refused.URL}},
+		{"mirror-silent", trust.Options{PublicGoodMirror: "http://" + silent.Addr().String(), Timeout: 2 * time.Second}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				var out, errOut bytes.Buffer
+				code := preflight.Run(context.Background(), preflight.Options{Policies: []string{pol}, Images: []string{img}, Trust: bc.trust, Stdout: &out, Stderr: &errOut})
+				if code != 0 {
+					b.Fatalf("exit %d: %s%s", code, out.String(), errOut.String())
+				}
 			}
 		})
 	}
