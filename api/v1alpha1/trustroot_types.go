@@ -70,7 +70,7 @@ type TUFStatus struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="TUF Root",type=integer,JSONPath=`.status.tuf.rootVersion`
-// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.tuf.expires`
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.tuf.expires`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type TrustRoot struct {
 	metav1.TypeMeta   `json:",inline"`
