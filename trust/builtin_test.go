@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+
 	"github.com/portcullis-dev/portcullis/internal/tuftest"
 	"github.com/portcullis-dev/portcullis/trust"
 )
@@ -138,5 +141,33 @@ func TestRepository(t *testing.T) {
 	}
 	if _, _, err := reg.TUF("airgap", "", repo.InitialRoot(), []byte("not gzip")); err == nil || !strings.Contains(err.Error(), "archive") {
 		t.Fatalf("a broken archive: %v", err)
+	}
+}
+
+// TestEmbeddedTUFRoots: the embedded initial TUF roots are the files of test/testdata/sigstore
+// (see PROVENANCE.md there), and they survive the re-serialization a source keeps its newest
+// TUF root in between refreshes: their signatures still verify.
+func TestEmbeddedTUFRoots(t *testing.T) {
+	for embedded, upstream := range map[string]string{
+		"embedded/public-good/root.json":    "../test/testdata/sigstore/root-signing/root.json",
+		"embedded/github/root.json":         "../test/testdata/sigstore/github/tuf-repo.github.com-root.json",
+		"embedded/github/trusted_root.json": "../test/testdata/sigstore/github/trusted_root.json",
+	} {
+		if digest(readFile(embedded)) != digest(readFile(upstream)) {
+			t.Errorf("%s differs from %s", embedded, upstream)
+		}
+	}
+	for _, p := range []string{"embedded/public-good/root.json", "embedded/github/root.json"} {
+		m, err := (&metadata.Metadata[metadata.RootType]{}).FromBytes(readFile(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := m.ToBytes(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := trustedmetadata.New(again); err != nil {
+			t.Errorf("%s re-serialized no longer verifies: %v", p, err)
+		}
 	}
 }

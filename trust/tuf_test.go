@@ -87,6 +87,8 @@ func TestMirror(t *testing.T) {
 		{"tampered target refused", func(r *tuftest.Repo) { r.SetTarget(root2026); r.TamperTarget(root2022) }, root2025, "length", 1},
 		{"validly signed older trusted root refused", func(r *tuftest.Repo) { r.SetTarget(root2022) }, root2025, "rollback refused: trusted root sha256:" + digest(root2022), 1},
 		{"mirror unreachable, last good root kept", func(r *tuftest.Repo) { r.SetDown(true) }, root2025, "EOF", 1},
+		{"malformed timestamp refused (go-tuf panics on it)", func(r *tuftest.Repo) { r.Replace("timestamp.json", []byte(`{"signed": null}`)) }, root2025, "malformed metadata", 1},
+		{"timestamp that is not an object refused", func(r *tuftest.Repo) { r.Replace("timestamp.json", []byte(`[]`)) }, root2025, "cannot unmarshal array", 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			repo, url := mirror(t, root2025)

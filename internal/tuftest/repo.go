@@ -177,6 +177,14 @@ func (r *Repo) TamperTarget(content []byte) {
 	}
 }
 
+// Replace serves data as the file at path (timestamp.json, 2.snapshot.json, ...): a mirror
+// serving garbage.
+func (r *Repo) Replace(path string, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.files[path] = data
+}
+
 // SetDown makes the mirror drop every connection, as one that cannot be reached.
 func (r *Repo) SetDown(down bool) {
 	r.mu.Lock()
