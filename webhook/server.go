@@ -137,11 +137,11 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	// change in its freshness, recompiles (a new root's digest re-keys the verdicts).
 	o.Trust.OnChange, o.Trust.Log = pols.Recompile, log.WithName("trust")
 	pols.Trust = trust.NewRegistry(o.Trust)
-	pols.Trust.Start(ctx)
-	serveTrustMetrics(pols.Trust)
 	if err := pols.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	pols.Trust.Start(ctx) // after SetupWithManager: a refresh may call Recompile at once
+	serveTrustMetrics(pols.Trust)
 	creds := &cluster.Credentials{Process: kc, Log: log.WithName("credentials")}
 	if o.PodPullSecrets {
 		creds.PodSecrets = cs
