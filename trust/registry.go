@@ -112,6 +112,7 @@ func (r *Registry) Builtin(name string) (*Root, Status, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.builtin = true
 		embedded, err := parseRoot(b.snapshot, OriginEmbedded)
 		if err != nil {
 			return nil, fmt.Errorf("embedded %s trusted root: %w", name, err)
@@ -161,14 +162,19 @@ func (r *Registry) get(key, name string, make func() (*Source, error)) (*Root, S
 		if !ok {
 			s = made
 			r.sources[key] = s
-			r.run(s)
 		}
 		background := r.ctx != nil
 		r.mu.Unlock()
-		// A serialized repository is read at once, being local; a mirror is asked at once only
-		// when no background loop will ask it.
-		if !ok && s.repo != nil && (!background || s.origin == OriginRepository) {
-			_ = s.Refresh() // Status carries the error
+		if !ok {
+			// A built-in root has its snapshot and, in the webhook, refreshes in the background;
+			// a TrustRoot has nothing until its repository is read, so it is read at once (each
+			// request bounded by the timeout), and only a failure waits for the background.
+			if s.repo != nil && (!background || s.origin == OriginRepository || !s.builtin) {
+				_ = s.Refresh() // Status carries the error
+			}
+			r.mu.Lock()
+			r.run(s)
+			r.mu.Unlock()
 		}
 	}
 	st := s.Status()

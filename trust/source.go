@@ -37,6 +37,7 @@ func (s Status) Stale(now time.Time) bool { return s.Err != nil || s.Expired(now
 type Source struct {
 	name     string
 	repo     *tufRepo // nil: no repository to ask (a built-in root offline)
+	builtin  bool
 	origin   Origin
 	interval time.Duration
 	onChange func()
@@ -133,18 +134,32 @@ func (s *Source) Status() Status {
 	return s.status
 }
 
-// run refreshes at once, then every interval (sooner while it has no root) until ctx ends.
+// run refreshes at once unless a refresh was already tried, then every interval (sooner while
+// it has no root) until ctx ends.
 func (s *Source) run(ctx context.Context) {
+	if st := s.Status(); !st.Refreshed.IsZero() || st.Err != nil {
+		if !s.sleep(ctx) {
+			return
+		}
+	}
 	for {
 		_ = s.Refresh() // Status carries the error
-		wait := s.interval
-		if s.Status().Root == nil && wait > 30*time.Second {
-			wait = 30 * time.Second
-		}
-		select {
-		case <-ctx.Done():
+		if !s.sleep(ctx) {
 			return
-		case <-time.After(wait):
 		}
+	}
+}
+
+// sleep waits until the next refresh is due; false means ctx ended.
+func (s *Source) sleep(ctx context.Context) bool {
+	wait := s.interval
+	if s.Status().Root == nil && wait > 30*time.Second {
+		wait = 30 * time.Second
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(wait):
+		return true
 	}
 }
