@@ -4,19 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // Defaults of Options.
@@ -215,65 +211,6 @@ func (r *Registry) newSource(name, mirror string, initialRoot []byte, files map[
 	return s, nil
 }
 
-// seedFromCache starts s from what an earlier run verified and cached, if anything: its TUF
-// root (so the versions it saw are the floor) and its trusted root.
-func (r *Registry) seedFromCache(s *Source, repo *tufRepo) {
-	cached, err := os.ReadFile(filepath.Join(repo.dir, metadata.ROOT+".json"))
-	if err != nil {
-		return
-	}
-	if newer, err := laterRoot(repo.tufRoot, cached); err == nil {
-		repo.tufRoot = newer
-	}
-	res, err := repo.fetch(true, true)
-	if err != nil {
-		r.o.Log.Info("TUF cache not used", "trustRoot", s.name, "dir", repo.dir, "error", err.Error())
-		return
-	}
-	if root, err := parseRoot(res.doc, OriginCache); err == nil {
-		_ = s.offer(root, res)
-	}
-}
-
-// laterRoot returns whichever of two TUF root documents has the higher version.
-func laterRoot(a, b []byte) ([]byte, error) {
-	ma, err := parseTUFRoot(a)
-	if err != nil {
-		return nil, err
-	}
-	mb, err := parseTUFRoot(b)
-	if err != nil {
-		return nil, err
-	}
-	if mb.Signed.Version > ma.Signed.Version {
-		return b, nil
-	}
-	return a, nil
-}
-
-// Track starts recording which sources are asked for; Retain then stops the others.
-func (r *Registry) Track() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.used = map[string]bool{}
-}
-
-// Retain stops and forgets the TrustRoot sources not asked for since Track: their TrustRoot
-// was deleted or changed. Built-in roots are kept.
-func (r *Registry) Retain() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for key, s := range r.sources {
-		if r.used != nil && !r.used[key] && strings.HasPrefix(key, "trustroot/") {
-			if s.cancel != nil {
-				s.cancel()
-			}
-			delete(r.sources, key)
-		}
-	}
-	r.used = nil
-}
-
 // Statuses returns the status of every source, by name.
 func (r *Registry) Statuses() []Status {
 	r.mu.Lock()
@@ -296,23 +233,6 @@ func (r *Registry) Source(name string) *Source {
 		}
 	}
 	return nil
-}
-
-// parseTUFRoot parses TUF root metadata; go-tuf panics on some malformed documents, so a
-// document that is not an object with a "signed" root is refused first.
-func parseTUFRoot(b []byte) (*metadata.Metadata[metadata.RootType], error) {
-	var shape struct {
-		Signed struct {
-			Type string `json:"_type"`
-		} `json:"signed"`
-	}
-	if err := json.Unmarshal(b, &shape); err != nil {
-		return nil, err
-	}
-	if shape.Signed.Type != metadata.ROOT {
-		return nil, fmt.Errorf("not TUF root metadata (signed._type %q)", shape.Signed.Type)
-	}
-	return (&metadata.Metadata[metadata.RootType]{}).FromBytes(b)
 }
 
 // Current returns the root a built-in name holds now, never waiting on its mirror: before
