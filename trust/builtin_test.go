@@ -86,6 +86,16 @@ func TestCache(t *testing.T) {
 	if err != nil || root.SHA256 != digest(root2026) || root.Origin != trust.OriginCache || st.TUFVersion != 2 {
 		t.Fatalf("restart: root %+v, TUF root v%d, %v; want the cached root (TUF root v2)", root, st.TUFVersion, err)
 	}
+
+	// A cache holding a root older than the embedded one (a mirror served it; it was refused,
+	// but go-tuf had written it): the embedded root wins at the next start.
+	dir = t.TempDir()
+	old, oldURL := mirror(t, root2022)
+	trust.NewRegistry(trust.Options{CacheDir: dir, PublicGoodMirror: oldURL, PublicGoodRoot: old.InitialRoot()}).Builtin(trust.PublicGood)
+	root, st, err = trust.NewRegistry(trust.Options{CacheDir: dir, Offline: true, PublicGoodMirror: oldURL, PublicGoodRoot: old.InitialRoot()}).Builtin(trust.PublicGood)
+	if err != nil || root.SHA256 != digest(root2025) || root.Origin != trust.OriginEmbedded || st.TUFVersion != 0 || !st.Expires.IsZero() {
+		t.Fatalf("restart with an older cache: root %+v, TUF root v%d, expires %s, %v; want the embedded root", root, st.TUFVersion, st.Expires, err)
+	}
 }
 
 // TestBackground: after Start, a built-in root answers at once from its snapshot, refreshes in

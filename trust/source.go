@@ -72,6 +72,7 @@ func (s *Source) offer(r *Root, res *fetchResult) error {
 			r.SHA256, r.Newest.Format(time.DateOnly), s.status.Root.SHA256, s.status.Root.Newest.Format(time.DateOnly))
 	}
 	s.status.Root = r
+	s.status.TUFVersion, s.status.Expires = 0, time.Time{} // an embedded root: no TUF metadata
 	if res != nil {
 		s.status.TUFVersion, s.status.Expires = res.versions.root, res.expires
 	}
