@@ -49,9 +49,6 @@ func sha(b []byte) string {
 // and one that is down at start; verdicts follow the root; a serialized repository whose
 // metadata has expired is Stale, with an Event, and still used; built-in names are reserved.
 func TestTUFTrustRoots(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs kube-apiserver and etcd (envtest)")
-	}
 	w := &world{Cluster: envtesting.Start(t, webhook.Options{Trust: trust.Options{Offline: true, Interval: 100 * time.Millisecond}}), reg: sigtest.NewRegistry(t, true)}
 	ctx := context.Background()
 	ours, err := sigtest.NewSigstore()
