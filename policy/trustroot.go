@@ -87,6 +87,8 @@ func compileTrustRoot(tr v1alpha1.TrustRoot, reg *trust.Registry) (trustRoot, *t
 		return fail(fmt.Errorf("the name %s is reserved for the built-in trust root; rename this TrustRoot and its trustRootRefs", tr.Name)), nil
 	case spec.TUF != nil && spec.SigstoreTrustedRoot != "", spec.TUF == nil && spec.SigstoreTrustedRoot == "":
 		return fail(errors.New("exactly one of sigstoreTrustedRoot or tuf must be set")), nil
+	case spec.TUF != nil && (spec.TUF.Mirror == "") == (spec.TUF.Repository == ""):
+		return fail(errors.New("tuf: exactly one of mirror or repository must be set")), nil
 	case spec.TUF != nil:
 		initial, err := decodeBase64("tuf.root", spec.TUF.Root)
 		if err != nil {

@@ -89,6 +89,8 @@ func TestTrustRootNames(t *testing.T) {
 		{"a TrustRoot named public-good is refused, the built-in one is used", "public-good", []v1alpha1.TrustRoot{trustRoot("public-good", 1, []byte("{}"))}, "", "the name public-good is reserved"},
 		{"a TrustRoot named github", "", []v1alpha1.TrustRoot{trustRoot("github", 1, []byte("{}"))}, "", "the name github is reserved"},
 		{"mirror down at start", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: tuftest.Base64(initial)})}, `trustRootRef "corp": TrustRoot corp: no verified trusted root yet: TUF repository ` + down, "no verified trusted root yet"},
+		{"neither mirror nor repository", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Root: tuftest.Base64(initial)})}, "exactly one of mirror or repository", "exactly one of mirror or repository"},
+		{"root not base64", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: "not base64!"})}, "tuf.root is not base64", "tuf.root is not base64"},
 		{"bad initial root", "corp", []v1alpha1.TrustRoot{tufTrustRoot("corp", v1alpha1.TUFSource{Mirror: down, Root: tuftest.Base64([]byte("{}"))})}, "initial TUF root", "initial TUF root"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
