@@ -1,6 +1,8 @@
 package trust
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -18,9 +20,12 @@ type httpFetcher struct{ client *http.Client }
 
 var _ fetcher.Fetcher = httpFetcher{}
 
-func newHTTPFetcher(timeout time.Duration) httpFetcher {
+func newHTTPFetcher(timeout time.Duration, cas *x509.CertPool) httpFetcher {
 	dialer := &net.Dialer{Timeout: timeout}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cas != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: cas, MinVersion: tls.VersionTLS12}
+	}
 	tr.DialContext = dialer.DialContext
 	tr.TLSHandshakeTimeout = timeout
 	tr.ResponseHeaderTimeout = timeout

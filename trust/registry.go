@@ -3,6 +3,7 @@ package trust
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ type Options struct {
 	Interval time.Duration
 	// Timeout bounds each request to a mirror.
 	Timeout time.Duration
+	// CAs are PEM certificates of private CAs that mirrors' TLS certificates may chain to,
+	// besides the system's.
+	CAs []byte
 	// OnChange is called when a root or its freshness changes.
 	OnChange func()
 	Log      logr.Logger
@@ -67,6 +71,21 @@ func NewRegistry(o Options) *Registry {
 		o.PublicGoodMirror = PublicGoodMirror
 	}
 	return &Registry{o: o, sources: map[string]*Source{}}
+}
+
+// certPool is the system's CAs and o.CAs, or nil (the default) when there are none.
+func (o Options) certPool() (*x509.CertPool, error) {
+	if len(o.CAs) == 0 {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(o.CAs) {
+		return nil, errors.New("the TUF mirror CA file holds no PEM certificate")
+	}
+	return pool, nil
 }
 
 // Start refreshes every source in the background until ctx ends, public-good from now on:
@@ -199,7 +218,11 @@ func (r *Registry) newSource(name, mirror string, initialRoot []byte, files map[
 		s.origin, repo.base = OriginRepository, "tuf-repository://"+name
 		repo.fetcher = filesFetcher{base: repo.base, files: files}
 	default:
-		repo.fetcher = newHTTPFetcher(r.o.Timeout)
+		cas, err := r.o.certPool()
+		if err != nil {
+			return nil, err
+		}
+		repo.fetcher = newHTTPFetcher(r.o.Timeout, cas)
 	}
 	if r.o.CacheDir != "" && files == nil {
 		repo.dir = filepath.Join(r.o.CacheDir, unsafePath.ReplaceAllString(name+"-"+mirror, "-"))

@@ -3,6 +3,7 @@ package trust_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -147,5 +148,24 @@ func TestBadInitialRoot(t *testing.T) {
 	}
 	if _, _, err := trust.NewRegistry(trust.Options{}).TUF("corp", url, []byte("{}"), nil); err == nil || !strings.Contains(err.Error(), "initial TUF root") {
 		t.Fatalf("error %v, want one about the initial TUF root", err)
+	}
+}
+
+// TestPrivateCA: a mirror whose TLS certificate chains to a private CA is trusted only when
+// that CA is given.
+func TestPrivateCA(t *testing.T) {
+	repo := tuftest.New(t, root2025)
+	srv := httptest.NewTLSServer(repo)
+	defer srv.Close()
+	if _, _, err := trust.NewRegistry(trust.Options{}).TUF("corp", srv.URL, repo.InitialRoot(), nil); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA: %v", err)
+	}
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	root, _, err := trust.NewRegistry(trust.Options{CAs: ca}).TUF("corp", srv.URL, repo.InitialRoot(), nil)
+	if err != nil || root.SHA256 != digest(root2025) {
+		t.Fatalf("with the CA: %v, %v", root, err)
+	}
+	if _, _, err := trust.NewRegistry(trust.Options{CAs: []byte("no pem")}).TUF("corp", srv.URL, repo.InitialRoot(), nil); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("a CA file with no certificate: %v", err)
 	}
 }
