@@ -69,6 +69,19 @@ func TestBuiltinRootOffline(t *testing.T) {
 	}
 }
 
+// TestNoKeylessNoNetwork: the CLI asks a built-in root's mirror only when a keyless authority
+// uses that root; a key policy verifies without a single request to it.
+func TestNoKeylessNoNetwork(t *testing.T) {
+	f := newFixture(t)
+	repo := tuftest.New(t, []byte("{}"))
+	srv := httptest.NewServer(repo)
+	defer srv.Close()
+	r := run(t, "", preflight.Options{Policies: []string{f.policy}, Images: []string{f.signed}, Trust: trust.Options{PublicGoodMirror: srv.URL, PublicGoodRoot: repo.InitialRoot()}})
+	if r.code != 0 || repo.Requests() != 0 {
+		t.Fatalf("exit %d, %d requests to the mirror; want 0 and none\n%s%s", r.code, repo.Requests(), r.stdout, r.stderr)
+	}
+}
+
 // BenchmarkFirstVerdict is `portcullis verify --image` from start to verdict, with a keyless
 // policy on the built-in public-good root: offline (the embedded snapshot), with a reachable
 // mirror (a TUF repository on loopback serving today's root: the TUF workflow, then
