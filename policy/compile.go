@@ -12,6 +12,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/trust"
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
@@ -25,39 +26,27 @@ type Sources struct {
 	SecretKey func(namespace, name, key string) ([]byte, error)
 	// InstallNamespace holds the Secrets that ClusterImagePolicies refer to.
 	InstallNamespace string
-	// DefaultTrustRoot replaces the embedded public-good Sigstore root (portcullis verify
+	// DefaultTrustRoot replaces the built-in public-good Sigstore root (portcullis verify
 	// --trust-root).
 	DefaultTrustRoot root.TrustedMaterial
 	// RegoLimits bound the Rego the policies carry; zero fields take DefaultRegoLimits.
 	RegoLimits RegoLimits
-}
-
-// trustRoot is a compiled TrustRoot: its material, or why it has none.
-type trustRoot struct {
-	material root.TrustedMaterial
-	key      string
-	err      error
+	// Trust gives the built-in roots and TrustRoots' TUF repositories, and keeps them between
+	// compiles. Nil means the built-in roots' embedded snapshots, with no network for them.
+	Trust *trust.Registry
 }
 
 // Compile compiles every policy. It never fails as a whole: a policy that does not compile
 // carries its Err and denies what it covers.
 func Compile(src Sources) *Set {
-	roots := map[string]trustRoot{}
-	for _, tr := range src.TrustRoots {
-		roots[tr.Name] = compileTrustRoot(tr)
-	}
 	s := newSet()
-	for name, r := range roots {
-		if r.err != nil {
-			s.rootErrs[name] = r.err
-		}
-	}
+	roots := compileTrustRoots(src, s)
 	refused := src.chargeRego()
 	cps := append([]v1alpha1.ClusterImagePolicy(nil), src.ClusterPolicies...)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Name < cps[j].Name })
 	for _, cp := range cps {
 		spec, err := withinBudget(&cp.Spec, refused["/"+cp.Name])
-		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, spec, roots, src.secret(src.InstallNamespace), src.DefaultTrustRoot)
+		p := compilePolicy(KindCluster, cp.ObjectMeta.Name, "", string(cp.UID), cp.Generation, spec, roots, src.secret(src.InstallNamespace), roots[""].current)
 		s.add(refuse(p, err))
 	}
 	ips := append([]v1alpha1.ImagePolicy(nil), src.Policies...)
@@ -69,7 +58,7 @@ func Compile(src Sources) *Set {
 	})
 	for _, ip := range ips {
 		spec, err := withinBudget(&ip.Spec, refused[ip.Namespace+"/"+ip.Name])
-		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, spec, roots, src.secret(ip.Namespace), src.DefaultTrustRoot)
+		p := compilePolicy(KindNamespaced, ip.Name, ip.Namespace, string(ip.UID), ip.Generation, spec, roots, src.secret(ip.Namespace), roots[""].current)
 		s.add(refuse(p, err))
 	}
 	return s
@@ -252,34 +241,30 @@ func compileKeyless(va *verify.Authority, a *v1alpha1.Authority, roots map[strin
 	if len(va.Identities) == 0 {
 		return "", errors.New("keyless needs at least one identity")
 	}
-	material := "default"
-	if ref := a.Keyless.TrustRootRef; ref != "" {
-		tr, ok := roots[ref]
-		switch {
-		case !ok:
-			return "", fmt.Errorf("trustRootRef %q: no such TrustRoot", ref)
-		case tr.err != nil:
-			return "", fmt.Errorf("trustRootRef %q: %w", ref, tr.err)
-		}
-		va.TrustedMaterial, material = tr.material, tr.key
-	}
 	va.RequireTlog = a.Tlog != v1alpha1.TlogIgnore
+	ref := a.Keyless.TrustRootRef
+	if a.Keyless.CertificateAuthority != nil && ref == "" {
+		// The CA alone: no built-in root is read (nor, in the CLI, its mirror asked). The chain
+		// is in the spec, which the policy's key already covers.
+		return "certificate-authority", compileCertificateAuthority(va, a.Keyless)
+	}
+	tr, ok := roots[ref]
+	if !ok {
+		return "", fmt.Errorf("trustRootRef %q: no such TrustRoot", ref)
+	}
+	if tr = tr.resolve(); tr.err != nil {
+		return "", fmt.Errorf("trustRootRef %q: %w", ref, tr.err)
+	}
+	va.TrustedMaterial = tr.material
 	if a.Keyless.CertificateAuthority != nil {
-		return material, compileCertificateAuthority(va, a.Keyless)
+		return tr.key, compileCertificateAuthority(va, a.Keyless)
 	}
 	if !va.RequireTlog {
-		tm := va.TrustedMaterial
-		if tm == nil {
-			var err error
-			if tm, err = verify.PublicGood(); err != nil {
-				return "", err
-			}
-		}
-		if len(tm.TimestampingAuthorities()) == 0 {
+		if len(tr.material.TimestampingAuthorities()) == 0 {
 			return "", errors.New("tlog: ignore needs a trust root with a timestamp authority to give the signing time instead")
 		}
 	}
-	return material, nil
+	return tr.key, nil
 }
 
 func compileAttestation(at v1alpha1.Attestation) (attestation, error) {
@@ -294,16 +279,4 @@ func compileAttestation(at v1alpha1.Attestation) (attestation, error) {
 		}
 	}
 	return c, nil
-}
-
-func compileTrustRoot(tr v1alpha1.TrustRoot) trustRoot {
-	key := fmt.Sprintf("%s/%s/%d", tr.Name, tr.UID, tr.Generation)
-	if tr.Spec.SigstoreTrustedRoot == "" {
-		return trustRoot{key: key, err: fmt.Errorf("TrustRoot %s: only sigstoreTrustedRoot is supported", tr.Name)}
-	}
-	m, err := verify.ParseTrustedRoot([]byte(tr.Spec.SigstoreTrustedRoot))
-	if err != nil {
-		return trustRoot{key: key, err: fmt.Errorf("TrustRoot %s: %w", tr.Name, err)}
-	}
-	return trustRoot{material: m, key: key}
 }

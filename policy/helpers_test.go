@@ -81,3 +81,27 @@ func withoutTSA(t testing.TB, doc []byte) []byte {
 	out, _ := json.Marshal(m)
 	return out
 }
+
+// ciSubject and ciIssuer are the identity keylessSigned signs as: a GitHub Actions workflow.
+const (
+	ciSubject = "https://github.com/org/repo/.github/workflows/ci.yml@refs/heads/main"
+	ciIssuer  = "https://token.actions.githubusercontent.com"
+)
+
+// keylessSigned pushes team/app:1 to a new registry and signs it keylessly, as ciSubject, with
+// a new in-memory Sigstore (ours); theirs is another Sigstore, which did not sign it.
+func keylessSigned(t testing.TB) (reg *sigtest.Registry, ours, theirs *sigtest.Sigstore, img string) {
+	t.Helper()
+	reg = sigtest.NewRegistry(t, true)
+	var err error
+	if ours, err = sigtest.NewSigstore(); err != nil {
+		t.Fatal(err)
+	}
+	if theirs, err = sigtest.NewSigstore(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ours.SignBundle(reg.PushRandom(t, "team/app:1"), sigtest.Identity{Subject: ciSubject, Issuer: ciIssuer}); err != nil {
+		t.Fatal(err)
+	}
+	return reg, ours, theirs, reg.Host + "/team/app:1"
+}

@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
-	"github.com/portcullis-dev/portcullis/internal/sigtest"
 	"github.com/portcullis-dev/portcullis/policy"
 )
 
@@ -24,20 +23,7 @@ func keyless(name, root string, tlog v1alpha1.TlogPolicy, ids ...v1alpha1.Identi
 // verdict's cache key, a TrustRoot that does not parse fails closed, and the verified identity
 // reaches Rego.
 func TestKeylessPolicies(t *testing.T) {
-	reg := sigtest.NewRegistry(t, true)
-	ours, err := sigtest.NewSigstore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := sigtest.NewSigstore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := reg.PushRandom(t, "team/app:1")
-	if err := ours.SignBundle(d, sigtest.Identity{Subject: "https://github.com/org/repo/.github/workflows/ci.yml@refs/heads/main", Issuer: "https://token.actions.githubusercontent.com"}); err != nil {
-		t.Fatal(err)
-	}
-	img := reg.Host + "/team/app:1"
+	reg, ours, theirs, img := keylessSigned(t)
 	ci := v1alpha1.Identity{Issuer: "https://token.actions.githubusercontent.com", SubjectRegExp: "^https://github.com/org/repo/"}
 	rego := "package portcullis\ndeny contains msg if { some s in input.signatures; not startswith(s.subject, \"https://github.com/org/\"); msg := \"foreign signer\" }\n" +
 		"warn contains msg if { some s in input.signatures; msg := sprintf(\"signed by %s via %s\", [s.subject, s.issuer]) }"

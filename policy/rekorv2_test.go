@@ -53,9 +53,9 @@ func TestRekorV2AndPrivateSigstore(t *testing.T) {
 		ClusterPolicies: []v1alpha1.ClusterImagePolicy{
 			cip("v2", spec(reg.Host+"/v2/**", keyless("ci", "ours", "", ci))),
 			cip("v2-att", spec(reg.Host+"/v2-att/**", provenance)),
-			cip("private", spec(reg.Host+"/private/**", keyless("ci", "github", v1alpha1.TlogIgnore, ci))),
+			cip("private", spec(reg.Host+"/private/**", keyless("ci", "private-sigstore", v1alpha1.TlogIgnore, ci))),
 		},
-		TrustRoots: []v1alpha1.TrustRoot{trustRoot("ours", 1, ours.TrustedRootJSON), trustRoot("github", 1, private.TrustedRootJSON)},
+		TrustRoots: []v1alpha1.TrustRoot{trustRoot("ours", 1, ours.TrustedRootJSON), trustRoot("private-sigstore", 1, private.TrustedRootJSON)},
 	})
 	for _, tt := range []struct {
 		name, image, denial string

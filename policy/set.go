@@ -1,6 +1,10 @@
 package policy
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/portcullis-dev/portcullis/trust"
+)
 
 // Set is an immutable, indexed set of compiled policies.
 type Set struct {
@@ -8,6 +12,7 @@ type Set struct {
 	cluster    *index
 	namespaced map[string]*index
 	rootErrs   map[string]error
+	rootStatus map[string]trust.Status
 	// clusterHosts are the registries some ClusterImagePolicy glob names literally.
 	clusterHosts map[string]bool
 }
@@ -20,7 +25,7 @@ type index struct {
 }
 
 func newSet() *Set {
-	return &Set{cluster: newIndex(), namespaced: map[string]*index{}, rootErrs: map[string]error{}, clusterHosts: map[string]bool{}}
+	return &Set{cluster: newIndex(), namespaced: map[string]*index{}, rootErrs: map[string]error{}, rootStatus: map[string]trust.Status{}, clusterHosts: map[string]bool{}}
 }
 
 // NamesRegistry reports whether some ClusterImagePolicy glob names host (canonical, as
@@ -30,6 +35,12 @@ func (s *Set) NamesRegistry(host string) bool { return s.clusterHosts[host] }
 
 // TrustRootErr returns why the named TrustRoot could not be used, or nil.
 func (s *Set) TrustRootErr(name string) error { return s.rootErrs[name] }
+
+// TrustRootStatus returns what the named TrustRoot's TUF repository gave, if it has one.
+func (s *Set) TrustRootStatus(name string) (trust.Status, bool) {
+	st, ok := s.rootStatus[name]
+	return st, ok
+}
 
 func newIndex() *index { return &index{byHost: map[string][]*Policy{}} }
 

@@ -14,21 +14,8 @@ import (
 // root shipped beside it) and without (the embedded root), and reports the verified identity.
 func TestKeylessWithTrustRoot(t *testing.T) {
 	f := newFixture(t)
-	d := sigtest.PushFixture(t, f.reg, "dir-img-cosign-fulcio-rekor-valid")
-	img := d.Context().String() + ":latest"
-	policy := func(subject string) string {
-		return f.write(t, "keyless-"+strings.ReplaceAll(subject, "@", "-")+".yaml", `apiVersion: portcullis.dev/v1alpha1
-kind: ClusterImagePolicy
-metadata: {name: keyless}
-spec:
-  images: [{glob: "`+f.reg.Host+`/fixtures/**"}]
-  authorities:
-  - name: redhat
-    keyless:
-      identities:
-      - {issuer: "https://github.com/login/oauth", subject: "`+subject+`"}
-`)
-	}
+	img := f.keylessImage(t)
+	policy := func(subject string) string { return f.keylessPolicy(t, subject) }
 	pgi := filepath.Join(sigtest.CosignTestdata(t), "trusted_root_pgi.json")
 	for _, root := range []string{"", pgi} {
 		r := run(t, "", preflight.Options{Policies: []string{policy("mitr@redhat.com")}, Images: []string{img}, TrustRoot: root, Output: "json"})

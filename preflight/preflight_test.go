@@ -24,7 +24,7 @@ type fixture struct {
 	dir, policy      string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{reg: sigtest.NewRegistry(t, false), key: sigtest.NewKey(t), dir: t.TempDir()}
 	d := f.reg.PushRandom(t, "team/app:1.2")
@@ -55,7 +55,7 @@ func indent(s, prefix string) string {
 	return b.String()
 }
 
-func (f *fixture) write(t *testing.T, name, text string) string {
+func (f *fixture) write(t testing.TB, name, text string) string {
 	t.Helper()
 	p := filepath.Join(f.dir, name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -76,6 +76,9 @@ func run(t *testing.T, stdin string, o preflight.Options) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	o.Stdin, o.Stdout, o.Stderr = strings.NewReader(stdin), &out, &errOut
+	if o.Trust.PublicGoodMirror == "" {
+		o.Trust.Offline = true // tests never ask Sigstore's own mirror; TestBuiltinRootOffline runs one
+	}
 	code := preflight.Run(context.Background(), o)
 	r := result{code, out.String(), errOut.String()}
 	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
@@ -332,4 +335,26 @@ func TestUnreadablePodSpec(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "pod spec: spec.containers is not a list") {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// keylessPolicy writes a ClusterImagePolicy over the fixtures that wants a public-good keyless
+// signature by subject, issued through GitHub's OAuth, with the default trust root.
+func (f *fixture) keylessPolicy(t testing.TB, subject string) string {
+	return f.write(t, "keyless-"+strings.ReplaceAll(subject, "@", "-")+".yaml", `apiVersion: portcullis.dev/v1alpha1
+kind: ClusterImagePolicy
+metadata: {name: keyless}
+spec:
+  images: [{glob: "`+f.reg.Host+`/fixtures/**"}]
+  authorities:
+  - name: redhat
+    keyless:
+      identities:
+      - {issuer: "https://github.com/login/oauth", subject: "`+subject+`"}
+`)
+}
+
+// keylessImage pushes the real public-good keyless fixture (signed by mitr@redhat.com) and
+// returns its tag.
+func (f *fixture) keylessImage(t testing.TB) string {
+	return sigtest.PushFixture(t, f.reg, "dir-img-cosign-fulcio-rekor-valid").Context().String() + ":latest"
 }

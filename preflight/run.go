@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/trust"
 	"github.com/portcullis-dev/portcullis/verify"
 	"github.com/portcullis-dev/portcullis/workload"
 )
@@ -40,6 +41,10 @@ type Options struct {
 	FromCluster      bool
 	Running          bool
 	InstallNamespace string
+	// Trust configures the built-in trust roots: --offline keeps them to the embedded
+	// snapshots; otherwise a built-in root a keyless authority uses is refreshed once, with a
+	// short timeout per request, before verifying.
+	Trust trust.Options
 	// VerifyOptions configure the registry client (tests use them to reach their registries).
 	VerifyOptions []verify.Option
 
@@ -77,13 +82,19 @@ func run(ctx context.Context, o Options) (int, error) {
 			return ExitBadInput, err
 		}
 	}
-	engine, err := o.engine(ctx, k8s)
+	roots := trust.NewRegistry(o.Trust)
+	engine, err := o.engine(ctx, k8s, roots)
 	if err != nil {
 		return ExitBadInput, err
 	}
 	for _, p := range engine.Policies().Policies() {
 		if p.Err != nil {
 			fmt.Fprintf(o.Stderr, "portcullis verify: warning: %s %s does not compile, so it denies what it covers: %s\n", p.Kind, p.ID(), oneLine(p.Err))
+		}
+	}
+	for _, st := range roots.Statuses() {
+		if st.Root != nil && st.Err != nil {
+			fmt.Fprintf(o.Stderr, "portcullis verify: warning: trust root %s could not be refreshed, so the %s root sha256:%s is used: %s\n", st.Name, st.Root.Origin, st.Root.SHA256, oneLine(st.Err))
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -145,7 +156,7 @@ func (o *Options) validate() error {
 	return nil
 }
 
-func (o *Options) engine(ctx context.Context, k8s *clusterAccess) (*policy.Engine, error) {
+func (o *Options) engine(ctx context.Context, k8s *clusterAccess, roots *trust.Registry) (*policy.Engine, error) {
 	src, err := readPolicies(o.Policies, o.defaultNamespace())
 	if err != nil {
 		return nil, badInput{err}
@@ -164,6 +175,7 @@ func (o *Options) engine(ctx context.Context, k8s *clusterAccess) (*policy.Engin
 			return nil, badf("--trust-root %s: %w", o.TrustRoot, err)
 		}
 	}
+	src.Trust = roots
 	noMatch := policy.NoMatchWarn
 	if o.NoMatch != "" {
 		if noMatch, err = policy.ParseNoMatch(o.NoMatch); err != nil {

@@ -35,3 +35,6 @@ func ParseTrustedRoot(doc []byte) (*root.TrustedRoot, error) {
 	}
 	return tr, nil
 }
+
+// PublicGoodJSON returns the embedded public-good trusted root document, as published.
+func PublicGoodJSON() []byte { return append([]byte(nil), publicGoodJSON...) }

@@ -70,7 +70,7 @@ func statusOf(obj client.Object) v1alpha1.PolicyStatus {
 	case *v1alpha1.ImagePolicy:
 		return o.Status
 	case *v1alpha1.TrustRoot:
-		return o.Status
+		return o.Status.PolicyStatus
 	}
 	return v1alpha1.PolicyStatus{}
 }

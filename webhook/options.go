@@ -7,6 +7,7 @@ import (
 	"github.com/go-logr/logr"
 
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/trust"
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	// how long each may take; zero takes the audit package's defaults.
 	AuditParallelism  int
 	AuditImageTimeout time.Duration
+
+	// Trust configures the built-in trust roots' TUF refresh (mirror, offline, cache, interval).
+	Trust trust.Options
 
 	VerifyOptions []verify.Option
 	EngineOptions []policy.EngineOption

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -21,6 +22,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/trust"
 )
 
 // resync recompiles the policies this often even without a change, to pick up a rotated key
@@ -39,6 +41,10 @@ type Policies struct {
 	InstallNamespace string
 	// RegoLimits bound the Rego the policies carry.
 	RegoLimits policy.RegoLimits
+	// Trust keeps the built-in roots and TrustRoots' TUF repositories between compiles.
+	Trust *trust.Registry
+	// Events records a TrustRoot turning Stale.
+	Events events.EventRecorder
 	// Leading reports whether this replica writes statuses; nil means always.
 	Leading func() bool
 	// OnCompile, when set, is called after each compile (the auditor rescans).
@@ -90,7 +96,13 @@ func (p *Policies) Reconcile(ctx context.Context, _ reconcile.Request) (reconcil
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	set := policy.Compile(res.Sources(ctx, p.Secrets, p.InstallNamespace, p.RegoLimits))
+	src := res.Sources(ctx, p.Secrets, p.InstallNamespace, p.RegoLimits)
+	src.Trust = p.Trust
+	if p.Trust != nil {
+		p.Trust.Track()
+		defer p.Trust.Retain() // stops the TUF sources of TrustRoots deleted or changed
+	}
+	set := policy.Compile(src)
 	p.Engine.SetPolicies(set)
 	p.synced.Store(true)
 	p.Log.Info("policies compiled", "clusterImagePolicies", len(res.ClusterPolicies.Items), "imagePolicies", len(res.Policies.Items), "trustRoots", len(res.TrustRoots.Items))
@@ -112,7 +124,7 @@ func (p *Policies) report(ctx context.Context, set *policy.Set, cips *v1alpha1.C
 	}
 	var firstErr error
 	update := func(obj client.Object, status *v1alpha1.PolicyStatus, conds ...metav1.Condition) {
-		if e := p.setStatus(ctx, obj, status, conds); e != nil && firstErr == nil {
+		if e := p.setStatus(ctx, obj, status, conds, false); e != nil && firstErr == nil {
 			firstErr = e
 		}
 	}
@@ -131,8 +143,9 @@ func (p *Policies) report(ctx context.Context, set *policy.Set, cips *v1alpha1.C
 		update(o, &o.Status, policyConds(o, compiled[policy.KindNamespaced+"/"+o.Namespace+"/"+o.Name])...)
 	}
 	for i := range trs.Items {
-		o := &trs.Items[i]
-		update(o, &o.Status, readyCondition(o, set.TrustRootErr(o.Name)))
+		if e := p.reportTrustRoot(ctx, &trs.Items[i], set); e != nil && firstErr == nil {
+			firstErr = e
+		}
 	}
 	return firstErr
 }
@@ -161,14 +174,15 @@ func warningsCondition(obj client.Object, warnings []string) metav1.Condition {
 // maxConditionMessage is the longest message a condition takes.
 const maxConditionMessage = 32768
 
-// setStatus writes conds into obj's status, unless each is already there as it is.
-func (p *Policies) setStatus(ctx context.Context, obj client.Object, status *v1alpha1.PolicyStatus, conds []metav1.Condition) error {
+// setStatus writes conds into obj's status, unless each is already there as it is and nothing
+// else in the status changed.
+func (p *Policies) setStatus(ctx context.Context, obj client.Object, status *v1alpha1.PolicyStatus, conds []metav1.Condition, changed bool) error {
 	if len(conds) == 0 {
 		return nil
 	}
 	before := status.DeepCopy()
 	status.ObservedGeneration = obj.GetGeneration()
-	same := before.ObservedGeneration == status.ObservedGeneration
+	same := before.ObservedGeneration == status.ObservedGeneration && !changed
 	for _, cond := range conds {
 		meta.SetStatusCondition(&status.Conditions, cond)
 		old := meta.FindStatusCondition(before.Conditions, cond.Type)

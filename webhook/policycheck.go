@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/trust"
 )
 
 // PolicyCheckPath is where the policy-check webhook is served.
@@ -32,15 +33,17 @@ type PolicyCheck struct {
 	InstallNamespace string
 	// RegoLimits are the webhook's: a policy over the per-policy limit is told so.
 	RegoLimits policy.RegoLimits
-	Log        logr.Logger
+	// Trust gives the trust roots as the webhook holds them, so a check never asks a mirror.
+	Trust *trust.Registry
+	Log   logr.Logger
 }
 
 var _ admission.Handler = (*PolicyCheck)(nil)
 
 // policyCheckWebhook is the policy-check webhook of the process run by mgr.
-func policyCheckWebhook(mgr manager.Manager, o *Options) *crwebhook.Admission {
+func policyCheckWebhook(mgr manager.Manager, o *Options, reg *trust.Registry) *crwebhook.Admission {
 	recoverPanic := true
-	h := &PolicyCheck{TrustRoots: mgr.GetClient(), Secrets: mgr.GetAPIReader(), InstallNamespace: o.InstallNamespace, RegoLimits: o.RegoLimits, Log: o.Log.WithName("validate-policy")}
+	h := &PolicyCheck{TrustRoots: mgr.GetClient(), Secrets: mgr.GetAPIReader(), InstallNamespace: o.InstallNamespace, RegoLimits: o.RegoLimits, Trust: reg, Log: o.Log.WithName("validate-policy")}
 	return &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic}
 }
 
@@ -85,7 +88,9 @@ func (h *PolicyCheck) Handle(ctx context.Context, req admission.Request) admissi
 		// Without the TrustRoots a compile would blame one that exists: warn what the spec shows.
 		h.Log.Error(err, "listing TrustRoots to check a policy; giving only the warnings its spec shows", "kind", req.Kind.Kind, "policy", id)
 	} else {
-		warnings = policy.Compile(res.Sources(ctx, h.Secrets, h.InstallNamespace, h.RegoLimits)).Policies()[0].ApplyWarnings()
+		src := res.Sources(ctx, h.Secrets, h.InstallNamespace, h.RegoLimits)
+		src.Trust = h.Trust
+		warnings = policy.Compile(src).Policies()[0].ApplyWarnings()
 	}
 	named := make([]string, 0, len(warnings))
 	for _, w := range warnings {

@@ -29,6 +29,7 @@ import (
 	"github.com/portcullis-dev/portcullis/audit"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
+	"github.com/portcullis-dev/portcullis/trust"
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
@@ -131,10 +132,16 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	labels.Store(engine)
 	caches.Store(&cacheSources{engine: engine, client: vc})
 	pols := &Policies{Client: mgr.GetClient(), Secrets: mgr.GetAPIReader(), Engine: engine, InstallNamespace: o.InstallNamespace,
-		RegoLimits: o.RegoLimits, Leading: leading(mgr), Log: log.WithName("policies")}
+		RegoLimits: o.RegoLimits, Events: mgr.GetEventRecorder("portcullis"), Leading: leading(mgr), Log: log.WithName("policies")}
+	// Trust roots refresh in the background and never hold up an admission; a new root, or a
+	// change in its freshness, recompiles (a new root's digest re-keys the verdicts).
+	o.Trust.OnChange, o.Trust.Log = pols.Recompile, log.WithName("trust")
+	pols.Trust = trust.NewRegistry(o.Trust)
 	if err := pols.SetupWithManager(mgr); err != nil {
 		return err
 	}
+	pols.Trust.Start(ctx) // after SetupWithManager: a refresh may call Recompile at once
+	serveTrustMetrics(pols.Trust)
 	creds := &cluster.Credentials{Process: kc, Log: log.WithName("credentials")}
 	if o.PodPullSecrets {
 		creds.PodSecrets = cs
@@ -157,7 +164,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 		srvOpts.TLSOpts = append(srvOpts.TLSOpts, tlsOpt)
 	}
 	srv := crwebhook.NewServer(srvOpts)
-	registerHandlers(srv, mgr, engine, creds, m, &o)
+	registerHandlers(srv, mgr, engine, creds, m, &o, pols.Trust)
 	if err := addChecks(mgr, srv, pols); err != nil {
 		return err
 	}
@@ -190,14 +197,14 @@ func metricsOptions(o *Options) metricsserver.Options {
 	return metricsserver.Options{BindAddress: o.MetricsAddr, SecureServing: true, FilterProvider: metricsAccess, CertDir: o.MetricsCertDir}
 }
 
-func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.Engine, creds *cluster.Credentials, m *Metrics, o *Options) {
+func registerHandlers(srv crwebhook.Server, mgr manager.Manager, engine *policy.Engine, creds *cluster.Credentials, m *Metrics, o *Options, reg *trust.Registry) {
 	recoverPanic := true
 	for path, mutate := range map[string]bool{"/mutate": true, "/validate": false} {
 		h := &Handler{Engine: engine, Mutate: mutate, Credentials: creds, Deadline: Deadline(o.TimeoutSeconds),
 			Events: mgr.GetEventRecorder("portcullis"), Metrics: m, Log: o.Log.WithName(path[1:])}
 		srv.Register(path, &crwebhook.Admission{Handler: h, RecoverPanic: &recoverPanic})
 	}
-	srv.Register(PolicyCheckPath, policyCheckWebhook(mgr, o))
+	srv.Register(PolicyCheckPath, policyCheckWebhook(mgr, o, reg))
 }
 
 // addChecks makes /healthz answer while the process runs, and /readyz only once the policies

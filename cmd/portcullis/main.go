@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portcullis-dev/portcullis/trust"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -46,6 +48,11 @@ func versionCommand() *cobra.Command {
 		Use:   "version",
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), version)
+			for _, e := range trust.Embedded() {
+				fmt.Fprintf(cmd.OutOrStdout(), "trust root %s: embedded trusted_root.json sha256:%s, TUF repository %s\n", e.Name, e.SHA256, e.Mirror)
+			}
+		},
 	}
 }

@@ -9,7 +9,10 @@ import (
 )
 
 func verifyCommand(exit *int) *cobra.Command {
-	var o preflight.Options
+	var (
+		o        preflight.Options
+		tufFlags trustFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "verify (--policy FILE|DIR ... | --from-cluster) (-f MANIFEST|DIR|- ... | --image REF ... | --running)",
 		Short: "Tell, before deploying, what the cluster's image policies will say",
@@ -17,6 +20,10 @@ func verifyCommand(exit *int) *cobra.Command {
 would be admitted, 1 when anything would be denied, and 2 for bad input or usage.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if o.Trust, err = tufFlags.options(); err != nil {
+				return err
+			}
 			o.Stdin, o.Stdout, o.Stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.Version = version
 			*exit = preflight.Run(cmd.Context(), o)
@@ -30,7 +37,8 @@ would be admitted, 1 when anything would be denied, and 2 for bad input or usage
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "namespace of objects that set none (default \"default\"); with --running, the only namespace scanned")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text, json or sarif")
 	f.BoolVar(&o.Pin, "pin", false, "rewrite the manifests with every image pinned to its digest")
-	f.StringVar(&o.TrustRoot, "trust-root", "", "Sigstore trusted_root.json to use instead of the embedded public-good root")
+	f.StringVar(&o.TrustRoot, "trust-root", "", "Sigstore trusted_root.json to use instead of the built-in public-good root")
+	tufFlags.add(f, false)
 	f.StringVar(&o.NoMatch, "no-match", "warn", "what to do with images no ClusterImagePolicy covers: deny, warn or allow")
 	f.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "deadline for all registry work")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster for --from-cluster and --running (default: KUBECONFIG or ~/.kube/config)")

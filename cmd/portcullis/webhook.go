@@ -30,6 +30,7 @@ func webhookCommand() *cobra.Command {
 		maxImages    int
 		verdictBytes int64
 		metricsTLS   bool
+		tufFlags     trustFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "webhook",
@@ -55,6 +56,9 @@ func webhookCommand() *cobra.Command {
 			}
 			if len(insecureRegs) > 0 {
 				o.VerifyOptions = append(o.VerifyOptions, verify.WithInsecureRegistries(insecureRegs...))
+			}
+			if o.Trust, err = tufFlags.options(); err != nil {
+				return err
 			}
 			o.UnsafeMetricsHTTP = !metricsTLS
 			o.VerifyOptions = append(o.VerifyOptions, verify.WithLimits(limits))
@@ -106,6 +110,7 @@ func webhookCommand() *cobra.Command {
 	f.IntVar(&limits.InFlight, "registry-requests-in-flight", limits.InFlight, "registry requests in flight across the process")
 	f.IntVar(&limits.PerRegistry, "registry-requests-per-registry", limits.PerRegistry, "each registry's share of the requests in flight, so one hanging registry cannot starve the others")
 	f.StringArrayVar(&insecureRegs, "insecure-registry", nil, "registry (host or host:port) reached over plain HTTP (repeatable)")
+	tufFlags.add(f, true)
 	return cmd
 }
 

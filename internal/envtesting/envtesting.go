@@ -163,6 +163,9 @@ func StartWithAPIServerFlags(t *testing.T, opts webhook.Options, flags map[strin
 		opts.InstallNamespace = "portcullis-system"
 	}
 	opts.PodPullSecrets = true // as the binary's flag defaults
+	if opts.Trust.PublicGoodMirror == "" {
+		opts.Trust.Offline = true // tests never ask Sigstore's own mirror
+	}
 	if opts.Log.GetSink() == nil {
 		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 0})
 	}
