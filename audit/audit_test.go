@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"github.com/portcullis-dev/portcullis/app"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -35,7 +36,7 @@ func TestAudit(t *testing.T) {
 		})
 	})
 	key := sigtest.NewKey(t)
-	c := envtesting.Start(t, webhook.Options{AuditInterval: 2 * time.Second})
+	c := envtesting.Start(t, webhook.Options{}, app.Audit{Interval: 2 * time.Second})
 	ctx := context.Background()
 	img := func(repoTag string, signed bool) string {
 		d := reg.PushRandom(t, repoTag)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/portcullis-dev/portcullis/app"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ func TestAuditScaleTriggersAndPreview(t *testing.T) {
 		})
 	})
 	key := sigtest.NewKey(t)
-	c := envtesting.Start(t, webhook.Options{AuditInterval: time.Hour, AuditMaxResults: 100, AuditRate: 1000})
+	c := envtesting.Start(t, webhook.Options{}, app.Audit{Interval: time.Hour, MaxResults: 100, Rate: 1000})
 	ctx := context.Background()
 	ns := c.Namespace(t, "fleet", nil)
 	images := make([]string, 20)

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"github.com/portcullis-dev/portcullis/app"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -40,7 +41,7 @@ func TestAuditHangingRegistry(t *testing.T) {
 		})
 	})
 	key := sigtest.NewKey(t)
-	c := envtesting.Start(t, webhook.Options{AuditInterval: time.Hour, AuditRate: 1000, AuditParallelism: 2, AuditImageTimeout: 2 * time.Second})
+	c := envtesting.Start(t, webhook.Options{}, app.Audit{Interval: time.Hour, Rate: 1000, Parallelism: 2, ImageTimeout: 2 * time.Second})
 	ctx := context.Background()
 	ns := c.Namespace(t, "mixed", nil)
 	want := map[string]reports.PolicyResult{}
@@ -121,9 +122,9 @@ func TestAuditFirstScanSeesPolicies(t *testing.T) {
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- webhook.Run(runCtx, cfg, webhook.Options{Port: port, RegisterURL: fmt.Sprintf("https://127.0.0.1:%d", port),
+		done <- app.Run(runCtx, cfg, app.Options{Options: webhook.Options{Port: port, RegisterURL: fmt.Sprintf("https://127.0.0.1:%d", port),
 			ProbeAddr: fmt.Sprintf("127.0.0.1:%d", envtesting.FreePort(t)), MetricsAddr: "0", InstallNamespace: "portcullis-system",
-			NoMatch: policy.NoMatchWarn, AuditInterval: time.Hour, Log: testr.New(t)})
+			NoMatch: policy.NoMatchWarn, Log: testr.New(t)}, Audit: app.Audit{Interval: time.Hour}})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/portcullis-dev/portcullis/app"
 	"net/http"
 	"os"
 	"os/exec"
@@ -62,9 +63,9 @@ func runReplica(raw string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	return webhook.Run(ctx, cfg, webhook.Options{Port: spec.Port, CertDir: spec.CertDir, ProbeAddr: spec.Probe, MetricsAddr: "0",
+	return app.Run(ctx, cfg, app.Options{Options: webhook.Options{Port: spec.Port, CertDir: spec.CertDir, ProbeAddr: spec.Probe, MetricsAddr: "0",
 		NoMatch: policy.NoMatchWarn, InstallNamespace: installNS, TLSSecret: "portcullis-tls", RotateCertificates: true,
-		CertDNSName: "localhost", LeaderElect: true, PodPullSecrets: true, TimeoutSeconds: 10, Log: logr.Discard()})
+		CertDNSName: "localhost", LeaderElect: true, PodPullSecrets: true, TimeoutSeconds: 10, Log: logr.Discard()}})
 }
 
 // TestReplicaKilled kills one of two replicas with SIGKILL in the middle of admissions, behind

@@ -11,7 +11,7 @@ import (
 	"github.com/portcullis-dev/portcullis/verify"
 )
 
-// Options configure the webhook process.
+// Options configure the webhooks and the policy controller (package app adds the auditor's).
 type Options struct {
 	// Port serves /mutate and /validate over TLS.
 	Port int
@@ -61,18 +61,6 @@ type Options struct {
 	// CloudKeychains adds the ECR, GCR/Artifact Registry and ACR credential helpers.
 	CloudKeychains bool
 
-	// AuditInterval is the time between audit scans of every running pod; 0 turns the auditor
-	// off. A policy change triggers a scan at once.
-	AuditInterval time.Duration
-	// AuditRate is the registry requests per second the auditor may make.
-	AuditRate float64
-	// AuditMaxResults caps the rows of one PolicyReport.
-	AuditMaxResults int
-	// AuditParallelism is how many images an audit scan judges at once, and AuditImageTimeout
-	// how long each may take; zero takes the audit package's defaults.
-	AuditParallelism  int
-	AuditImageTimeout time.Duration
-
 	// Trust configures the built-in trust roots' TUF refresh (mirror, offline, cache, interval).
 	Trust trust.Options
 
@@ -89,7 +77,8 @@ type CertRotation struct {
 	Validity, Lookahead, CheckEvery time.Duration
 }
 
-func (o *Options) defaults() error {
+// Defaults fills in the defaults, and refuses options that do not go together.
+func (o *Options) Defaults() error {
 	if o.WebhookConfigName == "" {
 		o.WebhookConfigName = Name
 	}
@@ -107,9 +96,6 @@ func (o *Options) defaults() error {
 	}
 	if o.CertDNSName == "" && o.ServiceName != "" {
 		o.CertDNSName = o.ServiceName + "." + o.InstallNamespace + ".svc"
-	}
-	if o.AuditInterval > 0 && o.AuditRate <= 0 {
-		o.AuditRate = 5
 	}
 	if o.RotateCertificates && o.CertDNSName == "" {
 		return errors.New("rotating certificates needs --service-name, the Service the certificate is for")

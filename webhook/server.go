@@ -4,20 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	"golang.org/x/time/rate"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -26,7 +19,6 @@ import (
 
 	reports "github.com/portcullis-dev/portcullis/api/reports/v1alpha2"
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
-	"github.com/portcullis-dev/portcullis/audit"
 	"github.com/portcullis-dev/portcullis/cluster"
 	"github.com/portcullis-dev/portcullis/policy"
 	"github.com/portcullis-dev/portcullis/trust"
@@ -69,53 +61,23 @@ func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
 // NeedLeaderElection is false.
 func (everyReplica) NeedLeaderElection() bool { return false }
 
-// Run serves both webhooks until ctx ends.
-func Run(ctx context.Context, cfg *rest.Config, o Options) error {
-	if err := o.defaults(); err != nil {
-		return err
-	}
+// Installed is what Install put in the manager that the process composes the rest with.
+type Installed struct {
+	Engine      *policy.Engine
+	Credentials *cluster.Credentials
+	Policies    *Policies
+}
+
+// Install adds to mgr, for o, everything that serves admission on every replica: the Engine and
+// its registry client, the policy controller and the trust roots it compiles with, the
+// /mutate, /validate and /validate-policy handlers, the readiness checks, the serving
+// certificate's sync or rotation and, out of cluster (caBundle), the webhook registration.
+func Install(ctx context.Context, mgr manager.Manager, cs kubernetes.Interface, o *Options, caBundle []byte) (*Installed, error) {
 	log := o.Log
-	scheme, err := Scheme()
-	if err != nil {
-		return err
-	}
-	var caBundle []byte
-	if o.RegisterURL != "" {
-		dir, err := os.MkdirTemp("", "portcullis-certs-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		if caBundle, err = SelfSignedCert(o.RegisterURL, dir); err != nil {
-			return err
-		}
-		o.CertDir = dir
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        scheme,
-		Logger:                        log,
-		Metrics:                       metricsOptions(&o),
-		HealthProbeBindAddress:        o.ProbeAddr,
-		LeaderElection:                o.LeaderElect,
-		LeaderElectionID:              o.WebhookConfigName,
-		LeaderElectionNamespace:       o.InstallNamespace,
-		LeaderElectionReleaseOnCancel: true,
-		// Secrets are watched only where Portcullis keeps its own: the install namespace.
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.InstallNamespace: {}}},
-		}},
-	})
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
 	m := processMetrics()
 	kc, err := cluster.ProcessKeychain(ctx, cs, o.InstallNamespace, o.SignaturePullSecrets, o.CloudKeychains, log.WithName("keychain"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The registry label is bounded by the policies in use, which the Engine, made after the
 	// client, holds.
@@ -123,11 +85,11 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	observe := func(host string, code int) { m.registryRequest(labels.Load(), host, code) }
 	vc, err := verify.New(append([]verify.Option{verify.WithKeychain(kc), verify.WithRequestObserver(observe)}, o.VerifyOptions...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	engine, err := policy.NewEngine(vc, nil, append([]policy.EngineOption{policy.WithNoMatch(o.NoMatch), policy.WithVerificationObserver(m.verified)}, o.EngineOptions...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	labels.Store(engine)
 	caches.Store(&cacheSources{engine: engine, client: vc})
@@ -138,7 +100,7 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	o.Trust.OnChange, o.Trust.Log = pols.Recompile, log.WithName("trust")
 	pols.Trust = trust.NewRegistry(o.Trust)
 	if err := pols.SetupWithManager(mgr); err != nil {
-		return err
+		return nil, err
 	}
 	pols.Trust.Start(ctx) // after SetupWithManager: a refresh may call Recompile at once
 	serveTrustMetrics(pols.Trust)
@@ -146,51 +108,43 @@ func Run(ctx context.Context, cfg *rest.Config, o Options) error {
 	if o.PodPullSecrets {
 		creds.PodSecrets = cs
 	}
-	if o.AuditInterval > 0 {
-		a := &audit.Auditor{Client: mgr.GetClient(), Pods: mgr.GetAPIReader(), Engine: engine, Credentials: creds,
-			Interval: o.AuditInterval, RegistryRate: rate.NewLimiter(rate.Limit(o.AuditRate), 1), MaxResults: o.AuditMaxResults,
-			Parallelism: o.AuditParallelism, ImageTimeout: o.AuditImageTimeout, Ready: pols.Synced, Log: log.WithName("audit")}
-		pols.OnCompile = a.Trigger
-		if err := mgr.Add(a); err != nil { // a leader-only runnable
-			return err
-		}
-	}
 	srvOpts := crwebhook.Options{Port: o.Port, CertDir: o.CertDir}
 	if o.ClientCAFile != "" {
 		tlsOpt, err := requireClientCert(o.ClientCAFile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		srvOpts.TLSOpts = append(srvOpts.TLSOpts, tlsOpt)
 	}
 	srv := crwebhook.NewServer(srvOpts)
-	registerHandlers(srv, mgr, engine, creds, m, &o, pols.Trust)
+	registerHandlers(srv, mgr, engine, creds, m, o, pols.Trust)
 	if err := addChecks(mgr, srv, pols); err != nil {
-		return err
+		return nil, err
 	}
-	if err := serveWhenCertified(mgr, srv, &o, log); err != nil {
-		return err
+	if err := serveWhenCertified(mgr, srv, o, log); err != nil {
+		return nil, err
 	}
 	// The replica elected leader writes every policy's status at once, not at the next change.
 	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error {
 		pols.Recompile()
 		return nil
 	})); err != nil {
-		return err
+		return nil, err
 	}
 	if o.RegisterURL != "" {
+		opts := *o
 		if err := mgr.Add(everyReplica(func(ctx context.Context) error {
-			return registerWhileRunning(ctx, mgr, srv, pols, o, caBundle, log)
+			return registerWhileRunning(ctx, mgr, srv, pols, opts, caBundle, log)
 		})); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return mgr.Start(ctx)
+	return &Installed{Engine: engine, Credentials: creds, Policies: pols}, nil
 }
 
-// metricsOptions serves /metrics over HTTPS to authenticated, authorized scrapers, with the
+// MetricsServer serves /metrics over HTTPS to authenticated, authorized scrapers, with the
 // certificate in MetricsCertDir or, when it holds none, one controller-runtime makes itself.
-func metricsOptions(o *Options) metricsserver.Options {
+func MetricsServer(o *Options) metricsserver.Options {
 	if o.UnsafeMetricsHTTP {
 		return metricsserver.Options{BindAddress: o.MetricsAddr}
 	}

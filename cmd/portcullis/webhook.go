@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/portcullis-dev/portcullis/app"
 	"os"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 
 func webhookCommand() *cobra.Command {
 	var (
-		o            webhook.Options
+		o            app.Options
 		kubeconfig   string
 		noMatch      string
 		logLevel     string
@@ -67,7 +68,7 @@ func webhookCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return webhook.Run(cmd.Context(), cfg, o)
+			return app.Run(cmd.Context(), cfg, o)
 		},
 	}
 	f := cmd.Flags()
@@ -92,11 +93,11 @@ func webhookCommand() *cobra.Command {
 	f.BoolVar(&o.PodPullSecrets, "pod-pull-secrets", true, "read each pod's imagePullSecrets and service account to reach private registries")
 	f.StringArrayVar(&o.SignaturePullSecrets, "signature-pull-secret", nil, "docker-config Secret in the install namespace used for every registry request (repeatable)")
 	f.BoolVar(&o.CloudKeychains, "cloud-keychains", false, "use the ECR, GCR/Artifact Registry and ACR credential helpers")
-	f.DurationVar(&o.AuditInterval, "audit-interval", 10*time.Minute, "time between audit scans of every running pod (0 turns auditing off); a policy change triggers one at once")
-	f.Float64Var(&o.AuditRate, "audit-registry-rate", 5, "registry requests per second an audit scan may make")
-	f.IntVar(&o.AuditMaxResults, "audit-max-results", 1000, "rows per PolicyReport; a namespace with more says so in its report")
-	f.IntVar(&o.AuditParallelism, "audit-parallelism", audit.DefaultParallelism, "images an audit scan judges at once; one registry takes at most half")
-	f.DurationVar(&o.AuditImageTimeout, "audit-image-timeout", audit.DefaultImageTimeout, "time an audit scan gives one image; past it, its rows say error")
+	f.DurationVar(&o.Audit.Interval, "audit-interval", 10*time.Minute, "time between audit scans of every running pod (0 turns auditing off); a policy change triggers one at once")
+	f.Float64Var(&o.Audit.Rate, "audit-registry-rate", 5, "registry requests per second an audit scan may make")
+	f.IntVar(&o.Audit.MaxResults, "audit-max-results", 1000, "rows per PolicyReport; a namespace with more says so in its report")
+	f.IntVar(&o.Audit.Parallelism, "audit-parallelism", audit.DefaultParallelism, "images an audit scan judges at once; one registry takes at most half")
+	f.DurationVar(&o.Audit.ImageTimeout, "audit-image-timeout", audit.DefaultImageTimeout, "time an audit scan gives one image; past it, its rows say error")
 	f.StringVar(&registryCA, "registry-ca-file", "", "PEM file of private registry CAs, trusted besides the system's")
 	f.IntVar(&limits.Signatures, "max-signatures", limits.Signatures, "signatures, attestations or Sigstore bundle referrers read per image and lookup")
 	f.Int64Var(&limits.ImageBytes, "max-signature-bytes", limits.ImageBytes, "bytes the layers of one image's .sig or .att image may declare; more is refused unread")

@@ -6,6 +6,7 @@ package envtesting
 import (
 	"context"
 	"fmt"
+	"github.com/portcullis-dev/portcullis/app"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -132,19 +133,19 @@ func controlPlane(env *envtest.Environment, dir string) (*rest.Config, string, f
 	return cfg, kubeconfig, stop, nil
 }
 
-// Start starts the API server and the webhook with opts (Port, RegisterURL and the probe
-// address are chosen here; /metrics is off unless opts.MetricsAddr says where), and stops both
-// when the test ends.
-func Start(t *testing.T, opts webhook.Options) *Cluster {
+// Start starts the API server and the webhook process with opts (Port, RegisterURL and the
+// probe address are chosen here; /metrics is off unless opts.MetricsAddr says where), and the
+// auditor when audit is given, and stops them when the test ends.
+func Start(t *testing.T, opts webhook.Options, audit ...app.Audit) *Cluster {
 	t.Helper()
 	opts.Port = freePort(t)
-	return StartWithAPIServerFlags(t, opts, nil)
+	return StartWithAPIServerFlags(t, opts, nil, audit...)
 }
 
 // StartWithAPIServerFlags is Start with kube-apiserver given flags (name to value, over
 // envtest's), and the webhook on opts.Port, which the caller chooses (FreePort) so that files
 // the flags name can say where the webhook is.
-func StartWithAPIServerFlags(t *testing.T, opts webhook.Options, flags map[string]string) *Cluster {
+func StartWithAPIServerFlags(t *testing.T, opts webhook.Options, flags map[string]string, audit ...app.Audit) *Cluster {
 	t.Helper()
 	cfg, kubeconfig := apiServer(t, flags)
 	port, probe := opts.Port, freePort(t)
@@ -171,7 +172,7 @@ func StartWithAPIServerFlags(t *testing.T, opts webhook.Options, flags map[strin
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- webhook.Run(ctx, cfg, opts) }()
+	go func() { done <- app.Run(ctx, cfg, process(opts, audit)) }()
 	c := &Cluster{Config: cfg, Kubeconfig: kubeconfig, URL: opts.RegisterURL, ProbeURL: "http://" + opts.ProbeAddr, Warnings: &Warnings{}}
 	c.stop = func() {
 		cancel()
@@ -255,15 +256,16 @@ type Replica struct {
 	stop func()
 }
 
-// RunReplica starts a webhook replica with opts, as the chart runs one (no --register-url).
-func RunReplica(t *testing.T, cfg *rest.Config, opts webhook.Options) *Replica {
+// RunReplica starts a webhook replica with opts, as the chart runs one (no --register-url),
+// with the auditor when audit is given.
+func RunReplica(t *testing.T, cfg *rest.Config, opts webhook.Options, audit ...app.Audit) *Replica {
 	t.Helper()
 	if opts.Log.GetSink() == nil {
 		opts.Log = testr.NewWithOptions(t, testr.Options{Verbosity: 0})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- webhook.Run(ctx, cfg, opts) }()
+	go func() { done <- app.Run(ctx, cfg, process(opts, audit)) }()
 	var once sync.Once
 	r := &Replica{Opts: opts}
 	r.stop = func() {
@@ -298,3 +300,12 @@ func (r *Replica) Ready() bool {
 
 // FreePort returns a free loopback port.
 func FreePort(t testing.TB) int { return freePort(t) }
+
+// process is the process's options: opts, and the auditor's if given.
+func process(opts webhook.Options, audit []app.Audit) app.Options {
+	o := app.Options{Options: opts}
+	if len(audit) > 0 {
+		o.Audit = audit[0]
+	}
+	return o
+}
