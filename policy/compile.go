@@ -181,6 +181,9 @@ func compileAuthority(a *v1alpha1.Authority, roots map[string]trustRoot, secret 
 	var err error
 	if a.Key != nil {
 		material, err = compileKey(va, a, secret)
+		if va.RequireTlog { // its log's keys come from the default root: a new root re-judges
+			material += "," + roots[""].currentKey
+		}
 	} else {
 		material, err = compileKeyless(va, a, roots)
 	}

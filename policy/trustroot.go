@@ -23,8 +23,9 @@ type trustRoot struct {
 	// CLI may then ask its mirror.
 	builtin func() trustRoot
 	// current is the built-in root's material as held now, without asking a mirror: the
-	// transparency log keys of key authorities.
-	current root.TrustedMaterial
+	// transparency log keys of key authorities; currentKey names it in their verdict keys.
+	current    root.TrustedMaterial
+	currentKey string
 }
 
 func (t trustRoot) resolve() trustRoot {
@@ -57,10 +58,10 @@ func compileTrustRoots(src Sources, s *Set) map[string]trustRoot {
 	}
 	pg := roots[trust.PublicGood]
 	if cur, _ := reg.Current(trust.PublicGood); cur != nil {
-		pg.current = cur.Material
+		pg.current, pg.currentKey = cur.Material, trust.PublicGood+"@sha256:"+cur.SHA256
 	}
 	if src.DefaultTrustRoot != nil {
-		pg = trustRoot{material: src.DefaultTrustRoot, key: "trust-root-file", current: src.DefaultTrustRoot}
+		pg = trustRoot{material: src.DefaultTrustRoot, key: "trust-root-file", current: src.DefaultTrustRoot, currentKey: "trust-root-file"}
 	}
 	roots[trust.PublicGood], roots[""] = pg, pg
 	return roots
