@@ -5,26 +5,46 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-
-	cosignopts "github.com/sigstore/cosign/v2/cmd/cosign/cli/options"
+	"github.com/in-toto/in-toto-golang/in_toto"
+	slsa02 "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
+	slsa1 "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v1"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/cosign/attestation"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/types"
 )
 
+// predicateTypes are the short names `cosign attest --type` takes, and their URIs (as cosign's
+// CLI options define them; that package is not imported, since it links the whole CLI).
+var predicateTypes = map[string]string{
+	"custom":           attestation.CosignCustomProvenanceV01,
+	"slsaprovenance":   slsa02.PredicateSLSAProvenance,
+	"slsaprovenance02": slsa02.PredicateSLSAProvenance,
+	"slsaprovenance1":  slsa1.PredicateSLSAProvenance,
+	"spdx":             in_toto.PredicateSPDX,
+	"spdxjson":         in_toto.PredicateSPDX,
+	"cyclonedx":        in_toto.PredicateCycloneDX,
+	"link":             in_toto.PredicateLinkV1,
+	"vuln":             attestation.CosignVulnProvenanceV01,
+	"openvex":          attestation.OpenVexNamespace,
+}
+
 // PredicateType turns a cosign short name (slsaprovenance, spdxjson, cyclonedx, vuln, custom,
 // ...) into its predicate type URI; a URI is returned as it is.
 func PredicateType(nameOrURI string) (string, error) {
-	uri, err := cosignopts.ParsePredicateType(nameOrURI)
-	if err != nil {
+	if uri, ok := predicateTypes[nameOrURI]; ok {
+		return uri, nil
+	}
+	if _, err := url.ParseRequestURI(nameOrURI); err != nil {
 		return "", fmt.Errorf("predicate type %q is neither a cosign short name nor a URI", nameOrURI)
 	}
-	return uri, nil
+	return nameOrURI, nil
 }
 
 // verifyAttestations verifies every attestation of d, in both formats, against a, and requires
