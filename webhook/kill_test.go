@@ -73,10 +73,7 @@ func runReplica(raw string) error {
 // client, and how long until the survivor served alone (docs/operations.md). It asserts what
 // must hold whatever the timing: nothing unsigned is admitted, and the survivor serves.
 func TestReplicaKilled(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two webhook processes against a real API server")
-	}
-	cfg, kubeconfig := envtesting.APIServerKubeconfig(t)
+	cfg, kubeconfig := envtesting.APIServerKubeconfig(t) // skips under -short, as every test needing the control plane
 	scheme, _ := webhook.Scheme()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -199,19 +200,31 @@ func serveHandler(e *policy.Engine, mutate bool) (*webhookServer, error) {
 
 // post sends one AdmissionReview and checks that it was allowed.
 func (ws *webhookServer) post(body []byte) error {
-	resp, err := ws.client.Post(ws.url, "application/json", bytes.NewReader(body))
+	resp, err := ws.review(body)
 	if err != nil {
 		return err
+	}
+	if !resp.Allowed {
+		return fmt.Errorf("not allowed: %+v", resp)
+	}
+	return nil
+}
+
+// review sends one AdmissionReview and returns the webhook's response.
+func (ws *webhookServer) review(body []byte) (*admissionv1.AdmissionResponse, error) {
+	resp, err := ws.client.Post(ws.url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	var ar admissionv1.AdmissionReview
 	if err := json.NewDecoder(resp.Body).Decode(&ar); err != nil {
-		return err
+		return nil, err
 	}
-	if ar.Response == nil || !ar.Response.Allowed {
-		return fmt.Errorf("not allowed: %+v", ar.Response)
+	if ar.Response == nil {
+		return nil, errors.New("no response")
 	}
-	return nil
+	return ar.Response, nil
 }
 
 // podReview is the AdmissionReview the API server sends for a pod with these images.

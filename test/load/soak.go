@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/internal/sigtest"
@@ -135,20 +132,12 @@ var errWrongVerdict = errors.New("wrong verdict")
 
 // check posts the review and compares the answer with what it must be.
 func (v verdict) check(ws *webhookServer) error {
-	resp, err := ws.client.Post(ws.url, "application/json", bytes.NewReader(v.body))
+	r, err := ws.review(v.body)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", v.name, err)
 	}
-	defer resp.Body.Close()
-	var ar admissionv1.AdmissionReview
-	if err := json.NewDecoder(resp.Body).Decode(&ar); err != nil {
-		return err
-	}
-	if ar.Response == nil {
-		return fmt.Errorf("%s: no response", v.name)
-	}
-	if ar.Response.Allowed != v.allowed || (len(ar.Response.Warnings) > 0) != v.warnings {
-		return fmt.Errorf("%s: %w: allowed %v, warnings %q, %v", v.name, errWrongVerdict, ar.Response.Allowed, ar.Response.Warnings, ar.Response.Result)
+	if r.Allowed != v.allowed || (len(r.Warnings) > 0) != v.warnings {
+		return fmt.Errorf("%s: %w: allowed %v, warnings %q, %v", v.name, errWrongVerdict, r.Allowed, r.Warnings, r.Result)
 	}
 	return nil
 }
