@@ -14,8 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn/k8schain"
 	kauth "github.com/google/go-containerregistry/pkg/authn/kubernetes"
 	corev1 "k8s.io/api/core/v1"
+	k8serrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/portcullis-dev/portcullis/internal/cache"
 )
@@ -53,7 +54,7 @@ const podKeychainTTL = 10 * time.Second
 // Credentials are the registry credentials of a Portcullis process.
 type Credentials struct {
 	// PodSecrets reads each pod's image pull secrets and service account; nil reads none.
-	PodSecrets kubernetes.Interface
+	PodSecrets corev1client.CoreV1Interface
 	// Process is the credentials of every request, after the pod's: signature pull secrets,
 	// cloud keychains. Nil means none.
 	Process authn.Keychain
@@ -87,7 +88,7 @@ func (c *Credentials) podKeychain(ctx context.Context, namespace, serviceAccount
 	key := namespace + "\x00" + serviceAccount + "\x00" + strings.Join(secrets, "\x00")
 	fresh := func() *lazyKeychain {
 		return &lazyKeychain{build: func(ctx context.Context) (authn.Keychain, error) {
-			kc, err := kauth.New(ctx, c.PodSecrets, kauth.Options{Namespace: namespace, ServiceAccountName: serviceAccount, ImagePullSecrets: pullSecrets})
+			kc, err := podKeychain(ctx, c.PodSecrets, namespace, serviceAccount, pullSecrets)
 			if err != nil {
 				c.Log.Error(err, "reading pull secrets; pulling without them", "namespace", namespace, "serviceAccount", serviceAccount)
 			}
@@ -101,10 +102,41 @@ func (c *Credentials) podKeychain(ctx context.Context, namespace, serviceAccount
 	return kc
 }
 
+// podKeychain is the keychain the kubelet would use for a pod: its image pull secrets, then its
+// service account's (default when unnamed), those not found skipped. It is what
+// go-containerregistry's kubernetes.New does, through the core/v1 client alone: taking the
+// whole clientset, as that function does, links every API group's typed client.
+func podKeychain(ctx context.Context, core corev1client.CoreV1Interface, namespace, serviceAccount string, pullSecrets []string) (authn.Keychain, error) {
+	if serviceAccount == "" {
+		serviceAccount = "default"
+	}
+	names := append([]string(nil), pullSecrets...)
+	sa, err := core.ServiceAccounts(namespace).Get(ctx, serviceAccount, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		for _, ref := range sa.ImagePullSecrets {
+			names = append(names, ref.Name)
+		}
+	case !k8serrors.IsNotFound(err):
+		return nil, err
+	}
+	var secrets []corev1.Secret
+	for _, n := range names {
+		sec, err := core.Secrets(namespace).Get(ctx, n, metav1.GetOptions{})
+		if k8serrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		secrets = append(secrets, *sec)
+	}
+	return kauth.NewFromPullSecrets(ctx, secrets)
+}
+
 // ProcessKeychain is the credentials of every request: the named docker-config Secrets of
 // namespace, read when a registry first asks (and again after a refresh), then the cloud
 // keychains when asked for.
-func ProcessKeychain(ctx context.Context, cs kubernetes.Interface, namespace string, secrets []string, cloud bool, log logr.Logger) (authn.Keychain, error) {
+func ProcessKeychain(ctx context.Context, cs corev1client.CoreV1Interface, namespace string, secrets []string, cloud bool, log logr.Logger) (authn.Keychain, error) {
 	var chain []authn.Keychain
 	if len(secrets) > 0 {
 		chain = append(chain, &secretKeychain{cs: cs, namespace: namespace, names: secrets, log: log})
@@ -121,7 +153,7 @@ func ProcessKeychain(ctx context.Context, cs kubernetes.Interface, namespace str
 
 // secretKeychain reads docker-config Secrets when first asked, and again every refresh.
 type secretKeychain struct {
-	cs        kubernetes.Interface
+	cs        corev1client.CoreV1Interface
 	namespace string
 	names     []string
 	log       logr.Logger
@@ -156,7 +188,7 @@ func (s *secretKeychain) read() (authn.Keychain, time.Duration) {
 	ttl := secretRefresh
 	var secrets []corev1.Secret
 	for _, n := range s.names {
-		sec, err := s.cs.CoreV1().Secrets(s.namespace).Get(ctx, n, metav1.GetOptions{})
+		sec, err := s.cs.Secrets(s.namespace).Get(ctx, n, metav1.GetOptions{})
 		if err != nil {
 			s.log.Error(err, "reading a signature pull secret", "namespace", s.namespace, "name", n)
 			ttl = secretRetry

@@ -7,7 +7,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,7 +20,7 @@ import (
 // clusterAccess is the CLI's way into a cluster: its policies and its running pods.
 type clusterAccess struct {
 	client client.Client
-	cs     kubernetes.Interface
+	cs     corev1client.CoreV1Interface
 }
 
 func (o *Options) connect() (*clusterAccess, error) {
@@ -42,7 +42,7 @@ func (o *Options) connect() (*clusterAccess, error) {
 	if err != nil {
 		return nil, badf("connecting to the cluster: %w", err)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := corev1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, badf("connecting to the cluster: %w", err)
 	}

@@ -12,7 +12,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	authenticationv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
@@ -20,15 +21,19 @@ import (
 // metricsAccess is the metrics server's FilterProvider: a scrape is served only with a bearer
 // token the API server authenticates (a TokenReview) for a user it lets get the path (a
 // SubjectAccessReview on a non-resource URL). It does what controller-runtime's
-// filters.WithAuthenticationAndAuthorization does, through client-go alone: that package's
+// filters.WithAuthenticationAndAuthorization does, through client-go's two typed clients alone: that package's
 // k8s.io/apiserver dependencies add 11 MB to the binary.
 func metricsAccess(cfg *rest.Config, hc *http.Client) (metricsserver.Filter, error) {
-	cs, err := kubernetes.NewForConfigAndClient(cfg, hc)
+	authn, err := authenticationv1client.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("making the metrics access client: %w", err)
+	}
+	authz, err := authorizationv1client.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, fmt.Errorf("making the metrics access client: %w", err)
 	}
 	return func(log logr.Logger, next http.Handler) (http.Handler, error) {
-		return &metricsGate{reviews: cs, next: next, log: log, allowed: map[[32]byte]time.Time{}}, nil
+		return &metricsGate{tokens: authn.TokenReviews(), access: authz.SubjectAccessReviews(), next: next, log: log, allowed: map[[32]byte]time.Time{}}, nil
 	}, nil
 }
 
@@ -40,9 +45,10 @@ const (
 )
 
 type metricsGate struct {
-	reviews kubernetes.Interface
-	next    http.Handler
-	log     logr.Logger
+	tokens authenticationv1client.TokenReviewInterface
+	access authorizationv1client.SubjectAccessReviewInterface
+	next   http.Handler
+	log    logr.Logger
 
 	mu      sync.Mutex
 	allowed map[[32]byte]time.Time
@@ -61,7 +67,7 @@ func (g *metricsGate) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ctx := req.Context()
-	tr, err := g.reviews.AuthenticationV1().TokenReviews().Create(ctx,
+	tr, err := g.tokens.Create(ctx,
 		&authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
 	if err != nil {
 		g.log.Error(err, "reviewing a metrics scraper's token")
@@ -78,7 +84,7 @@ func (g *metricsGate) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for k, v := range user.Extra {
 		extra[k] = authorizationv1.ExtraValue(v)
 	}
-	sar, err := g.reviews.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+	sar, err := g.access.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User: user.Username, Groups: user.Groups, UID: user.UID, Extra: extra,
 		NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: req.URL.Path, Verb: verb},
 	}}, metav1.CreateOptions{})

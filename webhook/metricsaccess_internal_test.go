@@ -61,7 +61,7 @@ func TestMetricsGateReviews(t *testing.T) {
 				return true, sar, tc.authzErr
 			})
 			served := 0
-			g := &metricsGate{reviews: cs, log: logr.Discard(), allowed: map[[32]byte]time.Time{},
+			g := &metricsGate{tokens: cs.AuthenticationV1().TokenReviews(), access: cs.AuthorizationV1().SubjectAccessReviews(), log: logr.Discard(), allowed: map[[32]byte]time.Time{},
 				next: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { served++ })}
 			var codes []int
 			for range tc.wantCodes {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -72,7 +72,7 @@ type Installed struct {
 // its registry client, the policy controller and the trust roots it compiles with, the
 // /mutate, /validate and /validate-policy handlers, the readiness checks, the serving
 // certificate's sync or rotation and, out of cluster (caBundle), the webhook registration.
-func Install(ctx context.Context, mgr manager.Manager, cs kubernetes.Interface, o *Options, caBundle []byte) (*Installed, error) {
+func Install(ctx context.Context, mgr manager.Manager, cs corev1client.CoreV1Interface, o *Options, caBundle []byte) (*Installed, error) {
 	log := o.Log
 	m := processMetrics()
 	kc, err := cluster.ProcessKeychain(ctx, cs, o.InstallNamespace, o.SignaturePullSecrets, o.CloudKeychains, log.WithName("keychain"))
