@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	csig "github.com/sigstore/cosign/v2/pkg/signature"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -56,13 +56,15 @@ func ParsePublicKey(pem []byte) (*PublicKey, error) {
 	if len(pem) == 0 {
 		return nil, errors.New("parsing public key: empty PEM")
 	}
-	v, err := csig.LoadPublicKeyRaw(pem, crypto.SHA256)
+	// cosign's signature.LoadPublicKeyRaw is these two calls; its package also links the
+	// KMS and git (GitHub, GitLab) key providers.
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
 	if err != nil {
 		return nil, fmt.Errorf("parsing PEM public key: %w", err)
 	}
-	pub, err := v.PublicKey()
+	v, err := signature.LoadVerifier(pub, crypto.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("reading public key: %w", err)
+		return nil, fmt.Errorf("parsing PEM public key: %w", err)
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
