@@ -10,6 +10,14 @@ TOOLS_CLI := test/tools/cli
 TOOLS_K8S := test/tools/k8s
 GOTEST_FLAGS ?= -timeout 25m -ldflags=-w
 
+# grpcnotrace: without it grpc links golang.org/x/net/trace, whose debug pages execute
+# html/template, and a reachable template execution keeps every exported method of every
+# linked type in the executable (18 MB of Portcullis's 76). Only what is linked changes.
+export GOFLAGS += -tags=grpcnotrace
+# The release build: no local paths, no symbol table or DWARF, the version git describes.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+RELEASE_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 export PORTCULLIS_BIN := $(BIN)
 
@@ -20,7 +28,7 @@ all: build
 build: $(BIN)/portcullis
 
 $(BIN)/portcullis: $(shell find . -name '*.go' -not -path './test/tools/*' -not -path './bin/*') go.mod go.sum
-	go build -o $@ ./cmd/portcullis
+	go build $(RELEASE_FLAGS) -o $@ ./cmd/portcullis
 
 ## generate: deepcopy and CRD YAML from api/, with controller-gen: Portcullis's CRDs into the
 ## chart's crds/, the PolicyReport CRDs into report-crds/ (installed by a value)
