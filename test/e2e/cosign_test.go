@@ -86,7 +86,7 @@ func TestAgreesWithCosign(t *testing.T) {
 
 // policyFile writes a ClusterImagePolicy for release.pub on host, requiring an attestation of
 // predicate when one is given.
-func policyFile(t *testing.T, dir, host, predicate string) string {
+func policyFile(t testing.TB, dir, host, predicate string) string {
 	t.Helper()
 	pub, err := os.ReadFile(filepath.Join(dir, "release.pub"))
 	if err != nil {

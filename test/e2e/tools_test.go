@@ -19,11 +19,13 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/tooltest"
 )
 
-// portcullis builds the command once into a temporary directory.
-func portcullis(t *testing.T) string {
+// portcullis builds the command into a temporary directory as it ships: make build, the release
+// build.
+func portcullis(t testing.TB) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "portcullis")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/portcullis")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "portcullis")
+	cmd := exec.Command("make", "-s", "build", "BIN="+dir)
 	cmd.Dir = tooltest.Root(t)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building portcullis: %v\n%s", err, b)
@@ -78,16 +80,20 @@ func distribution(t *testing.T) string {
 }
 
 // cosign runs the real cosign CLI in dir, with an empty key password.
-func cosign(t *testing.T, dir string, args ...string) (string, error) {
+func cosign(t testing.TB, dir string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(tooltest.Binary(t, "cosign"), args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"))
+	cmd.Dir, cmd.Env = dir, cosignEnv(dir)
 	b, err := cmd.CombinedOutput()
 	return string(b), err
 }
 
-func mustCosign(t *testing.T, dir string, args ...string) {
+// cosignEnv keeps cosign's keys, home and TUF cache in dir, with an empty key password.
+func cosignEnv(dir string) []string {
+	return append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, ".sigstore"))
+}
+
+func mustCosign(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	if out, err := cosign(t, dir, args...); err != nil {
 		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -95,7 +101,7 @@ func mustCosign(t *testing.T, dir string, args ...string) {
 }
 
 // pushRandom writes a random image to host/repo:1 and returns it by digest.
-func pushRandom(t *testing.T, host, repo string) string {
+func pushRandom(t testing.TB, host, repo string) string {
 	t.Helper()
 	img, err := random.Image(512, 1)
 	if err != nil {

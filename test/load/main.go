@@ -44,7 +44,7 @@ func main() {
 	flag.BoolVar(&c.memory, "memory", false, "also measure RSS with -verdicts cached verdicts")
 	flag.IntVar(&c.verdicts, "verdicts", 10000, "cached verdicts for -memory")
 	flag.DurationVar(&c.settle, "settle", 35*time.Second, "with -memory, wait this long for the signature (15 s) and tag (30 s) caches to expire")
-	flag.StringVar(&c.bin, "bin", "bin", "with -memory, where portcullis and k8s/ (kube-apiserver, etcd) were built by make build k8s")
+	flag.StringVar(&c.bin, "bin", "bin", "with -memory, where portcullis and k8s/ (kube-apiserver, etcd) were built by make build k8s; several directories, comma-separated, measure each portcullis in turn (the control plane is the first's)")
 	flag.StringVar(&c.heapProfile, "heapprofile", "", "with -memory, write a heap profile here")
 	flag.DurationVar(&c.soak, "soak", 0, "hold the warm load this long with a mix of allowed, denied, warned and uncovered images, checking every verdict (make soak), and do nothing else")
 	serve := flag.String("serve-registry", "", "internal: serve a registry on this address (the -memory child process)")

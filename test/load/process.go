@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,7 +42,7 @@ func processMemory(c config) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg, kubeconfig, stopCluster, err := envtesting.LocalControlPlane(c.bin, dir, "charts/portcullis/crds")
+	cfg, kubeconfig, stopCluster, err := envtesting.LocalControlPlane(strings.Split(c.bin, ",")[0], dir, "charts/portcullis/crds")
 	if err != nil {
 		return fmt.Errorf("starting the control plane (make k8s builds it): %w", err)
 	}
@@ -61,7 +62,19 @@ func processMemory(c config) error {
 		return err
 	}
 
-	proc, err := envtesting.StartProcess(c.bin, kubeconfig, "--no-match", "deny", "--log-level", "error",
+	for _, bin := range strings.Split(c.bin, ",") {
+		if err := measureProcess(c, bin, kubeconfig, refs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measureProcess starts bin/portcullis as a webhook, then reports its RSS: ready, after
+// c.duration of warm load on one c.images-image pod from c.concurrency clients, and with every
+// image of refs judged and cached.
+func measureProcess(c config, bin, kubeconfig string, refs []string) error {
+	proc, err := envtesting.StartProcess(bin, kubeconfig, "--no-match", "deny", "--log-level", "error",
 		"--metrics-bind-address", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -70,18 +83,27 @@ func processMemory(c config) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(proc.CA)
 	ws := &webhookServer{url: proc.URL + "/mutate", timer: &recorder{},
-		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
+		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: c.concurrency}}}
 	pid := proc.Pid
-	idle := residentSet(pid)
+	fmt.Printf("memory of the %s/portcullis webhook process (out of cluster, default flags, GOGC and GOMEMLIMIT unset, a local control plane):\n", bin)
+	fmt.Printf("  ready, before any admission:  %s\n", residentSet(pid))
+	pod := podReview(refs[:c.images])
+	if err := ws.post(pod); err != nil { // judged once, then warm
+		return err
+	}
+	lat, n, err := hammer(ws, pod, c.concurrency, c.duration)
+	if err != nil {
+		return err
+	}
+	_, _, p99, _ := lat.percentiles()
+	fmt.Printf("  after %s of warm load, %d-image pod, %d clients (%.0f AdmissionReviews/s, client p99 %s):  %s\n",
+		c.duration, c.images, c.concurrency, float64(n)/c.duration.Seconds(), p99, residentSet(pid))
 	for i := 0; i < len(refs); i += 5 {
 		if err := ws.post(podReview(refs[i:min(i+5, len(refs))])); err != nil {
 			return err
 		}
 	}
-	after := residentSet(pid)
-	fmt.Printf("memory of the portcullis webhook process (out of cluster, default flags, a local control plane):\n")
-	fmt.Printf("  ready, before any admission:  %s\n", idle)
-	fmt.Printf("  after %d admitted images:  %s\n", len(refs), after)
+	fmt.Printf("  after %d admitted images:  %s\n", len(refs), residentSet(pid))
 	// The process cannot be told to collect: wait for the cache sweeper (10 s), then for the Go
 	// runtime's forced collection (every 2 minutes when nothing allocates) and its scavenger.
 	start := time.Now()
