@@ -44,8 +44,8 @@ generate: tools
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/reports/... output:crd:dir=charts/portcullis/report-crds
 
 ## tools: the CLIs tests run, built from the Go module proxy into bin/ (one go build, so
-## shared packages compile once and links overlap)
-TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry $(BIN)/helm
+## shared packages compile once and links overlap); actionlint checks .github/workflows
+TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry $(BIN)/helm $(BIN)/actionlint
 tools: $(TOOL_BINS)
 
 $(TOOL_BINS) &: $(TOOLS_CLI)/go.mod $(TOOLS_CLI)/go.sum
