@@ -9,9 +9,10 @@ import (
 // The user the image runs as, as the chart's securityContext names it (runAsUser 65532). The
 // name and numbers are distroless's, so tooling that knows "nonroot" recognizes it.
 const (
-	UID      = 65532
-	UserName = "nonroot"
-	Home     = "/home/nonroot"
+	// UID is the user's and its group's number.
+	UID = 65532
+	// Home is the user's home directory, and the image's working directory.
+	Home = "/home/nonroot"
 	// CAFile is where Go's crypto/x509 looks first for the system roots on Linux.
 	CAFile = "/etc/ssl/certs/ca-certificates.crt"
 )
