@@ -14,21 +14,34 @@ GOTEST_FLAGS ?= -timeout 25m -ldflags=-w
 # html/template, and a reachable template execution keeps every exported method of every
 # linked type in the executable (18 MB of Portcullis's 76). Only what is linked changes.
 export GOFLAGS += -tags=grpcnotrace
-# The release build: no local paths, no symbol table or DWARF, the version git describes.
+# The release build (the image's too): static, no local paths, no symbol table or DWARF, the version git describes.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 RELEASE_FLAGS := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
 export KUBEBUILDER_ASSETS := $(BIN)/k8s
 export PORTCULLIS_BIN := $(BIN)
 
-.PHONY: all build test generate tools k8s demo bench soak vet fuzz clean
+.PHONY: all build image test generate tools k8s demo bench soak vet fuzz clean
 
 all: build
 
 build: $(BIN)/portcullis
 
 $(BIN)/portcullis: $(shell find . -name '*.go' -not -path './test/tools/*' -not -path './bin/*') go.mod go.sum
-	go build $(RELEASE_FLAGS) -o $@ ./cmd/portcullis
+	CGO_ENABLED=0 go build $(RELEASE_FLAGS) -o $@ ./cmd/portcullis
+
+## image: Portcullis's OCI image, one index of PLATFORMS, built by go-containerregistry with no
+## Docker (hack/image); written as an OCI layout in IMAGE_DIR, or pushed to IMAGE when it is set
+## (credentials: the Docker config). Prints the index by digest. Created at SOURCE_DATE_EPOCH
+## (the commit's time), so one commit builds one digest.
+PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE ?=
+IMAGE_DIR ?= $(BIN)/image
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image:
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) go run ./hack/image -platforms $(PLATFORMS) -version $(VERSION) \
+		-revision "$(REVISION)" $(if $(IMAGE),-push $(IMAGE),-layout $(IMAGE_DIR))
 
 ## generate: deepcopy and CRD YAML from api/, with controller-gen: Portcullis's CRDs into the
 ## chart's crds/, the PolicyReport CRDs into report-crds/ (installed by a value)
@@ -38,14 +51,14 @@ generate: tools
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/reports/... output:crd:dir=charts/portcullis/report-crds
 
 ## tools: the CLIs tests run, built from the Go module proxy into bin/ (one go build, so
-## shared packages compile once and links overlap)
-TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry $(BIN)/helm
+## shared packages compile once and links overlap); actionlint checks .github/workflows
+TOOL_BINS := $(BIN)/controller-gen $(BIN)/cosign $(BIN)/registry $(BIN)/helm $(BIN)/actionlint
 tools: $(TOOL_BINS)
 
 $(TOOL_BINS) &: $(TOOLS_CLI)/go.mod $(TOOLS_CLI)/go.sum
 	cd $(TOOLS_CLI) && go build -ldflags "-s -w" -o $(BIN)/ sigs.k8s.io/controller-tools/cmd/controller-gen \
 		github.com/sigstore/cosign/v3/cmd/cosign github.com/distribution/distribution/v3/cmd/registry \
-		helm.sh/helm/v3/cmd/helm
+		helm.sh/helm/v3/cmd/helm github.com/rhysd/actionlint/cmd/actionlint
 
 ## k8s: the real kube-apiserver and etcd that envtest and the demo run (kubectl for the demo)
 K8S_BINS := $(BIN)/k8s/kube-apiserver $(BIN)/k8s/etcd

@@ -1,8 +1,9 @@
 // Package tooltest finds, and builds when missing, the real tools that tests run: the cosign
-// CLI, the distribution registry, controller-gen, kube-apiserver and etcd. They come from the
-// Go module proxy through the tools modules in test/tools and are cached in bin/, so a plain
-// `go test ./...` works on a fresh machine, only slower the first time. `go test -short ./...`
-// skips every test that needs one: the fast tier needs no tool and no control plane.
+// CLI, the distribution registry, controller-gen, Helm, actionlint, kube-apiserver and etcd.
+// They come from the Go module proxy through the tools modules in test/tools and are cached in
+// bin/, so a plain `go test ./...` works on a fresh machine, only slower the first time. `go
+// test -short ./...` skips every test that needs one: the fast tier needs no tool and no
+// control plane.
 package tooltest
 
 import (
@@ -19,6 +20,7 @@ var tools = map[string]struct{ module, pkg, out string }{
 	"registry":       {"test/tools/cli", "github.com/distribution/distribution/v3/cmd/registry", "registry"},
 	"controller-gen": {"test/tools/cli", "sigs.k8s.io/controller-tools/cmd/controller-gen", "controller-gen"},
 	"helm":           {"test/tools/cli", "helm.sh/helm/v3/cmd/helm", "helm"},
+	"actionlint":     {"test/tools/cli", "github.com/rhysd/actionlint/cmd/actionlint", "actionlint"},
 	"kube-apiserver": {"test/tools/k8s", "k8s.io/kubernetes/cmd/kube-apiserver", "k8s/kube-apiserver"},
 	"etcd":           {"test/tools/k8s", "go.etcd.io/etcd/server/v3", "k8s/etcd"},
 	"kubectl":        {"test/tools/k8s", "k8s.io/kubernetes/cmd/kubectl", "k8s/kubectl"},

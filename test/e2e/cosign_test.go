@@ -74,7 +74,7 @@ func TestAgreesWithCosign(t *testing.T) {
 				if (cerr == nil) != c.want {
 					t.Fatalf("cosign %s: err %v, want verified=%v\n%s", args[0], cerr, c.want, out)
 				}
-				pol := policyFile(t, dir, host, c.predicate)
+				pol := policyFile(t, dir, host+"/**", c.predicate)
 				pout, code := exitCode(t, exec.Command(bin, "verify", "--policy", pol, "--image", ref, "-o", "json"))
 				if want := map[bool]int{true: 0, false: 1}[c.want]; code != want {
 					t.Fatalf("portcullis verify exit %d, cosign says verified=%v\n%s", code, c.want, pout)
@@ -84,9 +84,9 @@ func TestAgreesWithCosign(t *testing.T) {
 	}
 }
 
-// policyFile writes a ClusterImagePolicy for release.pub on host, requiring an attestation of
-// predicate when one is given.
-func policyFile(t testing.TB, dir, host, predicate string) string {
+// policyFile writes a ClusterImagePolicy for release.pub on the images glob matches, requiring
+// an attestation of predicate when one is given.
+func policyFile(t testing.TB, dir, glob, predicate string) string {
 	t.Helper()
 	pub, err := os.ReadFile(filepath.Join(dir, "release.pub"))
 	if err != nil {
@@ -100,7 +100,7 @@ func policyFile(t testing.TB, dir, host, predicate string) string {
 kind: ClusterImagePolicy
 metadata: {name: release}
 spec:
-  images: [{glob: "` + host + `/**"}]
+  images: [{glob: "` + glob + `"}]
   authorities:
   - name: release
     key:

@@ -93,7 +93,7 @@ func TestAgreesWithCosignTSA(t *testing.T) {
 			if (cerr == nil) != c.want {
 				t.Fatalf("cosign %s: err %v, want verified=%v\n%s", strings.Join(args, " "), cerr, c.want, out)
 			}
-			pol := policyFile(t, dir, host, c.predicate)
+			pol := policyFile(t, dir, host+"/**", c.predicate)
 			pout, code := exitCode(t, exec.Command(bin, "verify", "--policy", pol, "--image", ref, "--trust-root", filepath.Join(dir, c.root), "-o", "json"))
 			if want := map[bool]int{true: 0, false: 1}[c.want]; code != want {
 				t.Fatalf("portcullis verify exit %d, cosign says verified=%v\n%s", code, c.want, pout)
