@@ -69,16 +69,6 @@ func (d *demo) portcullis(args ...string) {
 	fmt.Printf("(exit %d)\n", code)
 }
 
-func (d *demo) cosign(args ...string) error {
-	cmd := exec.Command(filepath.Join(d.bin, "cosign"), args...)
-	cmd.Dir = d.dir
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+d.dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("cosign %s: %v\n%s", args[0], err, out)
-	}
-	return nil
-}
-
 // push pushes a random image as host/repoTag and returns it as repo@digest.
 func (d *demo) push(repoTag string) (string, error) {
 	img, err := random.Image(1024, 2)

@@ -1,7 +1,7 @@
 // Command demo shows Portcullis at work on real parts: a local control plane (the real
-// kube-apiserver and etcd), an in-process OCI registry, images signed with the real cosign CLI,
-// the portcullis webhook registered out of cluster, and kubectl. `make demo` runs it; it leaves
-// nothing running.
+// kube-apiserver and etcd), an in-process OCI registry, images signed through the cosign
+// library (the demo shows the cosign commands that do the same), the portcullis webhook
+// registered out of cluster, and kubectl. `make demo` runs it; it leaves nothing running.
 package main
 
 import (
