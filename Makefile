@@ -9,6 +9,7 @@ K8S_LDFLAGS := -s -w -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) 
 TOOLS_CLI := test/tools/cli
 TOOLS_K8S := test/tools/k8s
 GOTEST_FLAGS ?= -timeout 25m -ldflags=-w
+GO_SOURCES := $(shell find . -name '*.go' -not -path './test/tools/*' -not -path './bin/*')
 
 # grpcnotrace: without it grpc links golang.org/x/net/trace, whose debug pages execute
 # html/template, and a reachable template execution keeps every exported method of every
@@ -27,8 +28,14 @@ all: build
 
 build: $(BIN)/portcullis
 
-$(BIN)/portcullis: $(shell find . -name '*.go' -not -path './test/tools/*' -not -path './bin/*') go.mod go.sum
-	CGO_ENABLED=0 go build $(RELEASE_FLAGS) -o $@ ./cmd/portcullis
+$(BIN)/portcullis: $(GO_SOURCES) go.mod go.sum
+	$(call timed,portcullis,CGO_ENABLED=0 go build $(RELEASE_FLAGS) -o $@ ./cmd/portcullis)
+
+# timed runs a build (2), saying what it builds (1) and then how long it took: a first run's
+# builds take minutes, and go build says nothing meanwhile.
+timed = @echo "building $(1) ..."; start=$$(date +%s); \
+	if $(2); then echo "built $(1) in $$(( $$(date +%s) - start )) s"; \
+	else echo "building $(1) failed after $$(( $$(date +%s) - start )) s"; exit 1; fi
 
 ## image: Portcullis's OCI image, one index of PLATFORMS, built by go-containerregistry with no
 ## Docker (hack/image); written as an OCI layout in IMAGE_DIR, or pushed to IMAGE when it is set
@@ -60,16 +67,23 @@ $(TOOL_BINS) &: $(TOOLS_CLI)/go.mod $(TOOLS_CLI)/go.sum
 		github.com/sigstore/cosign/v3/cmd/cosign github.com/distribution/distribution/v3/cmd/registry \
 		helm.sh/helm/v3/cmd/helm github.com/rhysd/actionlint/cmd/actionlint
 
-## k8s: the real kube-apiserver and etcd that envtest and the demo run (kubectl for the demo)
+## k8s: the real kube-apiserver and etcd that envtest runs
 K8S_BINS := $(BIN)/k8s/kube-apiserver $(BIN)/k8s/etcd
+K8S_PKGS := k8s.io/kubernetes/cmd/kube-apiserver go.etcd.io/etcd/server/v3
 k8s: $(K8S_BINS)
 
-$(K8S_BINS) &: $(TOOLS_K8S)/go.mod $(TOOLS_K8S)/go.sum
-	cd $(TOOLS_K8S) && go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ \
-		k8s.io/kubernetes/cmd/kube-apiserver go.etcd.io/etcd/server/v3
+# k8s_build builds packages (1) of the k8s tools module into bin/k8s in one go build.
+k8s_build = cd $(TOOLS_K8S) && go build -ldflags "$(K8S_LDFLAGS)" -o $(BIN)/k8s/ $(1) && \
 	mv $(BIN)/k8s/server $(BIN)/k8s/etcd
-$(BIN)/k8s/kubectl: $(TOOLS_K8S)/go.mod
-	cd $(TOOLS_K8S) && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kubectl
+
+$(K8S_BINS) &: $(TOOLS_K8S)/go.mod $(TOOLS_K8S)/go.sum
+	$(call k8s_build,$(K8S_PKGS))
+
+# The demo's control plane: kubectl too, in the same go build, since it shares most of its
+# packages with kube-apiserver (make test runs no kubectl, so k8s leaves it out).
+DEMO_K8S := kube-apiserver, etcd and kubectl
+$(BIN)/k8s/kubectl: $(TOOLS_K8S)/go.mod $(TOOLS_K8S)/go.sum
+	$(call timed,$(DEMO_K8S),$(call k8s_build,$(K8S_PKGS) k8s.io/kubernetes/cmd/kubectl))
 
 vet:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -82,10 +96,15 @@ test:
 	go test $(GOTEST_FLAGS) ./...
 	go test -race $(GOTEST_FLAGS) ./internal/cache/ ./policy/
 
-## demo: a local control plane, a registry, the webhook, cosign and kubectl
-demo: $(BIN)/portcullis
-	$(MAKE) -j2 tools k8s $(BIN)/k8s/kubectl
-	go run ./test/demo
+## demo: a local control plane, a registry, the webhook, signed images and kubectl. It builds
+## only what it runs, two builds at a time, the slowest first: the control plane (kube-apiserver,
+## etcd and kubectl), then portcullis, then the demo program.
+demo:
+	@$(MAKE) --no-print-directory -j2 $(BIN)/k8s/kubectl $(BIN)/portcullis $(BIN)/demo
+	$(BIN)/demo
+
+$(BIN)/demo: $(GO_SOURCES) go.mod go.sum
+	$(call timed,the demo program,go build -o $@ ./test/demo)
 
 ## bench: the Go benchmarks, then the HTTPS load generator
 bench:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,15 +17,17 @@ import (
 )
 
 // demo holds what the script drives: the binaries, a scratch directory, the registry and the
-// cluster's kubeconfig.
+// cluster's kubeconfig. Its commands are not run, or are killed, once ctx is cancelled (the demo
+// was interrupted).
 type demo struct {
+	ctx                        context.Context
 	bin, dir, host, kubeconfig string
 }
 
 // startWebhook runs `portcullis webhook` out of cluster and waits until it is ready and
 // registered; the returned function stops it, and it unregisters itself.
 func (d *demo) startWebhook() (func(), error) {
-	step("The webhook, out of cluster")
+	d.step("The webhook, out of cluster")
 	p, err := envtesting.StartProcess(d.bin, d.kubeconfig, "--metrics-bind-address", "0",
 		"--no-match", "warn", "--audit-interval", "3s", "--log-level", "error")
 	if err != nil {
@@ -37,46 +40,36 @@ func (d *demo) startWebhook() (func(), error) {
 
 // kubectl runs kubectl, showing the command and everything it prints, warnings and errors too.
 func (d *demo) kubectl(args ...string) {
+	if d.ctx.Err() != nil {
+		return
+	}
 	fmt.Printf("$ kubectl %s\n", d.rel(strings.Join(args, " ")))
-	cmd := exec.Command(filepath.Join(d.bin, "k8s", "kubectl"), append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
+	cmd := exec.CommandContext(d.ctx, filepath.Join(d.bin, "k8s", "kubectl"), append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
+		if errors.As(err, &ee) && d.ctx.Err() == nil {
 			fmt.Printf("(exit %d)\n", ee.ExitCode())
 		}
 	}
 }
 
-func (d *demo) quiet(args ...string) error {
-	cmd := exec.Command(filepath.Join(d.bin, "k8s", "kubectl"), append([]string{"--kubeconfig", d.kubeconfig}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 // portcullis runs the binary and shows the command, its output and its exit code.
 func (d *demo) portcullis(args ...string) {
+	if d.ctx.Err() != nil {
+		return
+	}
 	fmt.Printf("$ portcullis %s\n", d.rel(strings.Join(args, " ")))
-	cmd := exec.Command(filepath.Join(d.bin, "portcullis"), args...)
+	cmd := exec.CommandContext(d.ctx, filepath.Join(d.bin, "portcullis"), args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	code := 0
 	var ee *exec.ExitError
 	if err := cmd.Run(); errors.As(err, &ee) {
 		code = ee.ExitCode()
 	}
-	fmt.Printf("(exit %d)\n", code)
-}
-
-func (d *demo) cosign(args ...string) error {
-	cmd := exec.Command(filepath.Join(d.bin, "cosign"), args...)
-	cmd.Dir = d.dir
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "HOME="+d.dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("cosign %s: %v\n%s", args[0], err, out)
+	if d.ctx.Err() == nil {
+		fmt.Printf("(exit %d)\n", code)
 	}
-	return nil
 }
 
 // push pushes a random image as host/repoTag and returns it as repo@digest.
