@@ -15,10 +15,9 @@ import (
 // Entrypoint is where the binary is in the image, and the image's entrypoint.
 const Entrypoint = "/usr/bin/portcullis"
 
-// buildBinary compiles ./cmd/portcullis in the module at root for one platform: static
-// (CGO_ENABLED=0), without local paths (-trimpath), symbols or DWARF (-s -w), with the version
-// `portcullis version` prints, and grpc's grpcnotrace tag (the Makefile's release build: see
-// its GOFLAGS) however it is called.
+// buildBinary compiles ./cmd/portcullis in the module at root for one platform with `make
+// build`, the release build, so its flags (static, -trimpath, -s -w, grpcnotrace) live in one
+// place; version is what `portcullis version` prints.
 func buildBinary(ctx context.Context, root string, p v1.Platform, version string) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "portcullis-image-")
 	if err != nil {
@@ -26,9 +25,9 @@ func buildBinary(ctx context.Context, root string, p v1.Platform, version string
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "portcullis")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "grpcnotrace", "-trimpath", "-ldflags", "-s -w -X main.version="+version, "-o", out, "./cmd/portcullis")
+	cmd := exec.CommandContext(ctx, "make", "-s", "build", "BIN="+dir, "VERSION="+version)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
+	cmd.Env = append(os.Environ(), "GOOS="+p.OS, "GOARCH="+p.Architecture)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
